@@ -1,0 +1,78 @@
+# Welfare Intelligence: one core, three doors.  `make demo` and `make test`
+# are the two commands a newcomer needs; every target installs what it needs.
+SHELL := /bin/bash
+PY := /usr/bin/python3
+VENV := $(CURDIR)/.venv
+PYTEST := $(VENV)/bin/python -m pytest
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' core/welfare_core/__init__.py)
+CORE_DIR := /usr/local/lib/welfare_intelligence/$(VERSION)
+PGUSER ?= $(shell id -un)
+export PROJ_DATA := /usr/share/proj
+export QT_QPA_PLATFORM := offscreen
+export PYTHONDONTWRITEBYTECODE := 1
+
+APT_PACKAGES := python3-numpy python3-pandas python3-scipy python3-geopandas python3-pulp \
+  coinor-cbc python3-psycopg python3-venv python3-pytest qgis python3-qgis \
+  postgresql-15 postgresql-15-postgis-3 postgresql-plpython3-15 postgresql-server-dev-15
+
+.PHONY: help setup apt venv pg install test test-core test-sql test-qgis installcheck \
+        plugin bench demo sample clean
+
+help:
+	@echo "make demo   - install everything, load the sample city, run the analyses, write outputs"
+	@echo "make test   - install everything and run every test (core, SQL, pg_regress, QGIS)"
+	@echo "make setup | install | installcheck | plugin | sample | bench | clean"
+
+# --- setup: system packages, test venv, PostgreSQL running with our role ------
+setup: apt venv pg
+
+apt:
+	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { \
+	  echo "installing Debian packages (about 2 minutes)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; }
+
+venv: $(VENV)/.ok
+$(VENV)/.ok: tests/requirements.txt
+	$(PY) -m venv --system-site-packages $(VENV)
+	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+
+pg:
+	@pg_lsclusters -h | grep -q '^15 *main .*online' || pg_ctlcluster 15 main start
+	@su postgres -c "psql -tAc \"select 1 from pg_roles where rolname='$(PGUSER)'\"" | grep -q 1 \
+	  || su postgres -c "createuser -s $(PGUSER)"
+
+# --- install: the core where PL/Python finds it, the extension via PGXS -------
+install: apt
+	rm -rf $(CORE_DIR) && mkdir -p $(CORE_DIR)
+	cp -r core/welfare_core $(CORE_DIR)/
+	find $(CORE_DIR) -name __pycache__ -prune -exec rm -rf {} +
+	$(MAKE) -C db_extension install
+
+# --- tests ---------------------------------------------------------------------
+test: setup install plugin
+	@rm -f .test-count
+	$(MAKE) test-core test-sql installcheck test-qgis
+	@$(PY) .ci/count_tests.py
+
+test-core:
+	$(PYTEST) -p no:pytest_qgis tests/core
+
+test-sql:
+	$(PYTEST) -p no:pytest_qgis tests/sql
+
+installcheck:
+	$(MAKE) -C db_extension installcheck
+
+test-qgis:
+	$(PYTEST) tests/qgis
+
+bench:
+	@$(MAKE) -s -C bench
+
+clean:
+	rm -rf build dist out .pytest_cache db_extension/results db_extension/regression.*
+
+-include data/sample/sample.mk
+-include qgis_plugin/plugin.mk
+-include demo.mk
