@@ -51,21 +51,23 @@ install: apt
 
 # --- tests ---------------------------------------------------------------------
 test: setup install plugin
-	@rm -f .test-count
+	@rm -rf build/test-reports && mkdir -p build/test-reports
 	$(MAKE) test-core test-sql installcheck test-qgis
-	@$(PY) .ci/count_tests.py
+	@$(PY) .ci/count_tests.py build/test-reports
 
+REPORTS := $(CURDIR)/build/test-reports
 test-core:
-	$(PYTEST) -p no:pytest_qgis tests/core
+	$(PYTEST) -p no:pytest_qgis --junitxml=$(REPORTS)/core.xml tests/core
 
 test-sql:
-	$(PYTEST) -p no:pytest_qgis tests/sql
+	$(PYTEST) -p no:pytest_qgis --junitxml=$(REPORTS)/sql.xml tests/sql
 
 installcheck:
-	$(MAKE) -C db_extension installcheck
+	@mkdir -p $(REPORTS)
+	set -o pipefail; $(MAKE) -C db_extension installcheck 2>&1 | tee $(REPORTS)/regress.log
 
 test-qgis:
-	$(PYTEST) tests/qgis
+	$(PYTEST) --junitxml=$(REPORTS)/qgis.xml tests/qgis
 
 bench:
 	@$(MAKE) -s -C bench
