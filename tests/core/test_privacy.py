@@ -1,0 +1,45 @@
+"""Disclosure control: the NHS rule, the legal floor, small denominators, dominance."""
+import math
+
+import numpy as np
+import pytest
+
+from welfare_core.errors import InputError
+from welfare_core.privacy import Rules, dominated, safe_counts, safe_rates
+
+
+def test_counts_one_to_seven_suppressed_rest_rounded_to_five():
+    got = safe_counts([0, 1, 7, 7.4, 7.5, 8, 12, 12.5, 13, 102, float("nan")])
+    # 7.4 rounds to 7 (suppressed); 7.5 rounds to 8 then to 10; 12 -> 10; 12.5 -> 13 -> 15
+    want = [0, None, None, None, 10, 10, 10, 15, 15, 100, None]
+    for g, w in zip(got, want):
+        assert (math.isnan(g) if w is None else g == w), (got, want)
+
+
+def test_threshold_is_configurable_but_never_below_three():
+    assert math.isnan(safe_counts([2], Rules(suppress_below=3))[0])
+    assert safe_counts([3], Rules(suppress_below=3, round_to=1))[0] == 3
+    with pytest.raises(InputError, match="legal floor of 3"):
+        Rules(suppress_below=2)
+
+
+def test_rules_from_settings_table():
+    r = Rules.from_settings({"suppress_below": "10", "round_to": "10", "unrelated": "x"})
+    assert (r.suppress_below, r.round_to, r.min_rate_denominator) == (10, 10, 20)
+
+
+def test_rates_hidden_for_small_denominators():
+    got = safe_rates([5.0, 50.0, 7.0], [19, 20, float("nan")])
+    assert math.isnan(got[0]) and got[1] == 50.0 and math.isnan(got[2])
+
+
+def test_dominance_rule_n2_k85():
+    assert dominated([50, 40, 10]) is True          # 90 % > 85 %
+    assert dominated([40, 40, 10, 10]) is False     # 80 %
+    assert dominated([100]) is True                 # a single provider always dominates
+    assert dominated([0, 0]) is False
+
+
+def test_negative_counts_refused():
+    with pytest.raises(InputError):
+        safe_counts(np.array([-1.0]))
