@@ -76,3 +76,36 @@ def dominated(contributions, rules: Rules = DEFAULT) -> bool:
     if total <= 0:
         return False
     return bool(c[: rules.dominance_n].sum() > rules.dominance_k * total)
+
+
+def publish_zone_indicators(rows, rules: Rules = DEFAULT, *, sensitive=(), level: str,
+                            sensitive_levels=("neighbourhood", "district", "city")):
+    """Published copy of indicator rows (target or service rows of ``indicators``).
+
+    Person and household counts are made safe; a value derived from a
+    suppressed count (its rate, gap or location quotient) is hidden too, so
+    it cannot be used to recover the count. Capacities are public (the
+    facility list is published) and stay exact. Rows of a sensitive target at
+    a level not in ``sensitive_levels`` get ``published`` = False: they only
+    appear at fixed, coarser geographies.
+    """
+    out = rows.copy()
+    is_target = "target_id" in out
+    count = "demand" if is_target else "reference_population"
+    safe = safe_counts(out[count].to_numpy(), rules)
+    hidden = np.isnan(safe) & ~np.isnan(out[count].to_numpy(dtype=float))
+    out[count] = safe
+    if is_target:
+        ref = out["reference_population"].to_numpy(dtype=float)
+        out["reference_population"] = safe_counts(ref, rules)
+        out["incidence_per_100"] = safe_rates(out["incidence_per_100"], ref, rules)
+        out["coverage_per_100"] = safe_rates(out["coverage_per_100"], rows["demand"], rules)
+        out.loc[hidden, ["incidence_per_100", "location_quotient", "gap", "required"]] = np.nan
+        out["published"] = ~(out["target_id"].isin(list(sensitive)) &
+                             (level not in sensitive_levels))
+    else:
+        out["coverage_per_100"] = safe_rates(out["coverage_per_100"],
+                                             rows["reference_population"], rules)
+        out.loc[hidden, ["coverage_per_100", "gap"]] = np.nan
+        out["published"] = True
+    return out

@@ -22,19 +22,9 @@ N = ["015146-N1", "015146-N2", "015146-N3", "015146-N4"]
 NAN = float("nan")
 
 
-def hand_demand() -> pd.DataFrame:
-    rows = [(z, t, 2023, v, "test")
-            for t, vals in (("pop_65plus", (300, 100, 0, 200)), ("pop_0_2", (40, 60, 0, 20)),
-                            ("alone_65plus", (120, 30, 0, 0)))
-            for z, v in zip(N, vals)]
-    return pd.DataFrame(rows, columns=["zone_id", "target_id", "period", "demand", "source_id"])
-
-
 @pytest.fixture
 def city():
-    t = tc.tables()
-    t["demand"] = hand_demand()
-    return t
+    return tc.tables()
 
 
 def col(frame, key, subject, column):

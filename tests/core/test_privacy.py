@@ -43,3 +43,26 @@ def test_dominance_rule_n2_k85():
 def test_negative_counts_refused():
     with pytest.raises(InputError):
         safe_counts(np.array([-1.0]))
+
+
+def test_published_indicators_hide_what_reveals_small_counts():
+    import pandas as pd
+    from welfare_core.privacy import publish_zone_indicators
+    rows = pd.DataFrame({
+        "target_id": ["disabled", "disabled", "old"],
+        "demand": [3.0, 40.0, 120.0], "reference_population": [30.0, 400.0, 1000.0],
+        "incidence_per_100": [10.0, 10.0, 12.0], "coverage_per_100": [50.0, 5.0, 2.0],
+        "location_quotient": [1.0, 1.0, 1.2], "gap": [1.0, 2.0, 3.0],
+        "required": [1.0, 2.0, 3.0], "supply": [1.5, 2.0, 2.4]})
+    pub = publish_zone_indicators(rows, sensitive={"disabled"}, level="section")
+    assert pub.demand.isna().tolist() == [True, False, False]
+    assert pub.demand.tolist()[1:] == [40.0, 120.0]
+    assert pub.reference_population.tolist() == [30.0, 400.0, 1000.0]
+    # the small count's rate, gap and LQ are gone; coverage over 3 people too
+    assert pub.loc[0, ["incidence_per_100", "gap", "location_quotient",
+                       "coverage_per_100"]].isna().all()
+    assert pub.loc[1, "incidence_per_100"] == 10.0 and pub.loc[1, "gap"] == 2.0
+    assert pub.supply.tolist() == [1.5, 2.0, 2.4]           # capacities are public
+    assert pub.published.tolist() == [False, False, True]   # sensitive at section level
+    assert publish_zone_indicators(rows, sensitive={"disabled"},
+                                   level="neighbourhood").published.all()

@@ -1,0 +1,230 @@
+-- Zone indicators: thin adapters over welfare_core.indicators.
+-- welfare._indicators_door() leaves the loader and row converters in GD once
+-- per session (same pattern as welfare._bootstrap()).
+CREATE OR REPLACE FUNCTION welfare._indicators_door() RETURNS text
+LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $python$
+import types
+KEY = "welfare_indicators @extversion@"
+if KEY in GD:
+    return KEY
+wi = GD.get("welfare_intelligence @extversion@") or plpy.execute(
+    "SELECT welfare._bootstrap()") and GD["welfare_intelligence @extversion@"]
+from welfare_core import indicators, privacy
+pd, np = wi.pd, wi.np
+T = wi.model.TABLES
+
+
+def inputs():
+    """The welfare tables the indicators need; population and households summed per zone."""
+    tables = {name: wi.table_frame(name, cols) for name, cols in (
+        ("zone", ("zone_id", "level", "parent_id", "geometry")),
+        ("target", None), ("service_type", None), ("service_target", None),
+        ("demand", ("zone_id", "target_id", "period", "demand")),
+        ("facility", ("facility_id", "service_type_id", "capacity", "active_from",
+                      "active_to", "geometry")))}
+    for name, value in (("population", "persons"), ("household", "households")):
+        tables[name] = wi.read_frame(
+            T[name], f"(SELECT zone_id, period, sum({value}) AS {value} FROM welfare.{name} "
+                     "GROUP BY zone_id, period) AS t",
+            {"zone_id": ("zone_id", "text"), "period": ("period", "integer"),
+             value: (value, "double precision")})
+    return tables
+
+
+def compute(level, period, targets=None):
+    if level is None or period is None:
+        wi.fail("level and period are required", hint="e.g. ('neighbourhood', 2023)")
+    return wi.call(indicators.zone_indicators, inputs(), level, period, targets=targets)
+
+
+def columns(frame, names):
+    """Column lists for PL/Python, NaN / <NA> as None; column-wise, so cheap for many rows."""
+    out = []
+    for name in names:
+        col = frame[name]
+        if col.dtype.kind in "fc":
+            values = col.to_numpy(dtype=float)
+            out.append(np.where(np.isnan(values), None, values).tolist())
+        else:
+            out.append(col.to_numpy(dtype=object, na_value=None).tolist())
+    return out
+
+
+def rows(frame, names):
+    return list(zip(*columns(frame, names))) if len(frame) else []
+
+
+def rules():
+    settings = {r["name"]: r["value"] for r in plpy.execute("SELECT name, value FROM welfare.setting")}
+    return wi.call(privacy.Rules.from_settings, settings)
+
+
+GD[KEY] = types.SimpleNamespace(compute=compute, rows=rows, columns=columns, rules=rules, privacy=privacy,
+                                indicators=indicators, pd=pd, np=np)
+return KEY
+$python$;
+COMMENT ON FUNCTION welfare._indicators_door() IS 'loads the indicator adapter once per session (internal)';
+
+CREATE OR REPLACE FUNCTION welfare._zone_indicators(
+    level text, period integer, targets text[] DEFAULT NULL)
+RETURNS TABLE (
+    zone_id text, zone_level text, parent_id text, period_year integer, target_id text,
+    unit text, polarity text, demand double precision, reference_population double precision,
+    incidence_per_100 double precision, supply double precision,
+    coverage_per_100 double precision, required double precision, gap double precision,
+    location_quotient double precision, incidence_rank integer,
+    incidence_pct_rank double precision, incidence_z double precision,
+    coverage_rank integer, coverage_pct_rank double precision, coverage_z double precision,
+    null_reason text)
+LANGUAGE plpython3u STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $python$
+ind = GD.get("welfare_indicators @extversion@") or plpy.execute(
+    "SELECT welfare._indicators_door()") and GD["welfare_indicators @extversion@"]
+frame, _ = ind.compute(level, period, targets)
+return ind.rows(frame, ind.indicators.TARGET_COLUMNS)
+$python$;
+COMMENT ON FUNCTION welfare._zone_indicators(text, integer, text[]) IS 'PL/Python body of welfare.zone_indicators (internal)';
+
+CREATE OR REPLACE FUNCTION welfare._zone_service_indicators(level text, period integer)
+RETURNS TABLE (
+    zone_id text, zone_level text, parent_id text, period_year integer, service_type_id text,
+    reference_target_id text, reference_population double precision,
+    supply double precision, coverage_per_100 double precision,
+    standard_per_100 double precision, gap double precision, facilities integer,
+    coverage_rank integer, coverage_pct_rank double precision, coverage_z double precision,
+    gap_rank integer, gap_pct_rank double precision, gap_z double precision, null_reason text)
+LANGUAGE plpython3u STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $python$
+ind = GD.get("welfare_indicators @extversion@") or plpy.execute(
+    "SELECT welfare._indicators_door()") and GD["welfare_indicators @extversion@"]
+_, frame = ind.compute(level, period)
+return ind.rows(frame, ind.indicators.SERVICE_COLUMNS)
+$python$;
+COMMENT ON FUNCTION welfare._zone_service_indicators(text, integer) IS 'PL/Python body of welfare.zone_service_indicators (internal)';
+
+-- Runs the indicators and stores them (raw and published) under a new run id.
+-- One statement: a failure leaves no half-written run behind.
+CREATE OR REPLACE FUNCTION welfare._run_zone_indicators(level text, period integer)
+RETURNS bigint
+LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $python$
+import json, time
+ind = GD.get("welfare_indicators @extversion@") or plpy.execute(
+    "SELECT welfare._indicators_door()") and GD["welfare_indicators @extversion@"]
+t0 = time.perf_counter()
+run_id = plpy.execute(plpy.prepare(
+    "INSERT INTO welfare.run (kind, parameters) VALUES ('zone_indicators', $1::jsonb) "
+    "RETURNING run_id", ["text"]), [json.dumps({"level": level, "period": period})])[0]["run_id"]
+targets, services = ind.compute(level, period)
+rules = ind.rules()
+sensitive = [r["target_id"] for r in plpy.execute(
+    "SELECT target_id FROM welfare.target WHERE sensitive")]
+pub_t = ind.privacy.publish_zone_indicators(targets, rules, sensitive=sensitive, level=level)
+pub_s = ind.privacy.publish_zone_indicators(services, rules, level=level)
+targets = targets.assign(
+    published=pub_t["published"], demand_pub=pub_t["demand"],
+    reference_population_pub=pub_t["reference_population"],
+    incidence_pub=pub_t["incidence_per_100"], coverage_pub=pub_t["coverage_per_100"],
+    gap_pub=pub_t["gap"], location_quotient_pub=pub_t["location_quotient"])
+services = services.assign(
+    reference_population_pub=pub_s["reference_population"],
+    coverage_pub=pub_s["coverage_per_100"], gap_pub=pub_s["gap"])
+
+
+def insert(table, frame):
+    """Bulk insert through one prepared INSERT ... SELECT FROM unnest(arrays)."""
+    types = {r["attname"]: r["t"] for r in plpy.execute(plpy.prepare(
+        "SELECT attname, format_type(atttypid, atttypmod) AS t FROM pg_catalog.pg_attribute "
+        "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped", ["text"]),
+        [f"welfare.{table}"])}
+    cols = [c for c in frame.columns if c in types and c != "run_id"]
+    args = ", ".join(f"${i + 2}::{types[c]}[]" for i, c in enumerate(cols))
+    plan = plpy.prepare(
+        f"INSERT INTO welfare.{plpy.quote_ident(table)} (run_id, {', '.join(map(plpy.quote_ident, cols))}) "
+        f"SELECT $1, * FROM unnest({args})", ["bigint"] + [types[c] + "[]" for c in cols])
+    plpy.execute(plan, [run_id] + ind.columns(frame, cols))
+
+
+insert("zone_indicator_result", targets)
+insert("zone_service_result", services)
+plpy.execute(plpy.prepare(
+    "UPDATE welfare.run SET status = 'ok', finished_at = pg_catalog.clock_timestamp(), "
+    "duration_ms = $2 WHERE run_id = $1", ["bigint", "double precision"]),
+    [run_id, (time.perf_counter() - t0) * 1000.0])
+return run_id
+$python$;
+COMMENT ON FUNCTION welfare._run_zone_indicators(text, integer) IS 'PL/Python body of welfare.run_zone_indicators (internal)';
+
+-- Public functions: clean errors around the PL/Python bodies (see 005-errors.sql).
+CREATE OR REPLACE FUNCTION welfare.zone_indicators(level text, period integer, targets text[] DEFAULT NULL)
+RETURNS TABLE (
+    zone_id text, zone_level text, parent_id text, period_year integer, target_id text,
+    unit text, polarity text, demand double precision, reference_population double precision,
+    incidence_per_100 double precision, supply double precision,
+    coverage_per_100 double precision, required double precision, gap double precision,
+    location_quotient double precision, incidence_rank integer,
+    incidence_pct_rank double precision, incidence_z double precision,
+    coverage_rank integer, coverage_pct_rank double precision, coverage_z double precision,
+    null_reason text)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE m text; s text; h text; d text;
+BEGIN
+    RETURN QUERY SELECT * FROM welfare._zone_indicators(level, period, targets);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
+                            d = PG_EXCEPTION_DETAIL;
+    PERFORM welfare._reraise(m, s, h, d);
+END
+$$;
+COMMENT ON FUNCTION welfare.zone_indicators(text, integer, text[]) IS
+    'per zone of a level and target, for a period: demand, incidence, supply, coverage, gap, '
+    'location quotient, ranks (formulas in welfare_core.indicators); raw values, for analysts';
+
+CREATE OR REPLACE FUNCTION welfare.zone_service_indicators(level text, period integer)
+RETURNS TABLE (
+    zone_id text, zone_level text, parent_id text, period_year integer, service_type_id text,
+    reference_target_id text, reference_population double precision,
+    supply double precision, coverage_per_100 double precision,
+    standard_per_100 double precision, gap double precision, facilities integer,
+    coverage_rank integer, coverage_pct_rank double precision, coverage_z double precision,
+    gap_rank integer, gap_pct_rank double precision, gap_z double precision, null_reason text)
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE m text; s text; h text; d text;
+BEGIN
+    RETURN QUERY SELECT * FROM welfare._zone_service_indicators(level, period);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
+                            d = PG_EXCEPTION_DETAIL;
+    PERFORM welfare._reraise(m, s, h, d);
+END
+$$;
+COMMENT ON FUNCTION welfare.zone_service_indicators(text, integer) IS
+    'per zone of a level and service type, for a period: reference population, supply, '
+    'coverage per 100, gap to the standard, ranks; raw values, for analysts';
+
+CREATE OR REPLACE FUNCTION welfare.run_zone_indicators(level text, period integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE m text; s text; h text; d text;
+BEGIN
+    RETURN welfare._run_zone_indicators(level, period);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
+                            d = PG_EXCEPTION_DETAIL;
+    PERFORM welfare._reraise(m, s, h, d);
+END
+$$;
+COMMENT ON FUNCTION welfare.run_zone_indicators(text, integer) IS
+    'runs zone indicators for a level and period, stores them in zone_indicator_result and '
+    'zone_service_result under a new run id (logged in welfare.run) and returns that id';
+
+GRANT EXECUTE ON FUNCTION welfare._indicators_door(),
+    welfare._zone_indicators(text, integer, text[]), welfare.zone_indicators(text, integer, text[]),
+    welfare._zone_service_indicators(text, integer), welfare.zone_service_indicators(text, integer),
+    welfare._run_zone_indicators(text, integer), welfare.run_zone_indicators(text, integer)
+    TO welfare_analyst, welfare_admin;
+GRANT SELECT, INSERT ON welfare.zone_indicator_result, welfare.zone_service_result TO welfare_analyst;
