@@ -90,15 +90,28 @@ def _problem(dataset, row_key, field, code, message) -> dict:
     return dict(dataset=dataset, row_key=str(row_key), field=field, code=code, message=message)
 
 
-def row_keys(spec: Table, frame: pd.DataFrame) -> pd.Series:
-    """Readable key of every row: the id, or key parts joined by '|'."""
-    parts = [frame[c].astype("string").fillna("NULL") for c in spec.key if c in frame]
-    if not parts:
-        return pd.Series([f"row {i + 1}" for i in range(len(frame))], index=frame.index)
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "|" + p
-    return key
+class row_keys:
+    """Readable key of a row by position: the id, or key parts joined by '|'.
+
+    Built only for rows that have a problem: formatting every key of a
+    million-row table would cost more than the whole validation.
+    """
+
+    def __init__(self, spec: Table, frame: pd.DataFrame):
+        self.columns = [frame[c] for c in spec.key if c in frame]
+
+    def __getitem__(self, i: int) -> str:
+        if not self.columns:
+            return f"row {i + 1}"
+        return "|".join(_fmt(c.iat[i]) for c in self.columns)
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "NULL"
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _check_columns(spec: Table, frame: pd.DataFrame):
@@ -166,7 +179,7 @@ def _check_values(spec: Table, frame: pd.DataFrame) -> list[dict]:
 
 def _check_keys(spec: Table, frame: pd.DataFrame) -> list[dict]:
     keys = row_keys(spec, frame)
-    dup = keys.duplicated(keep="first")
+    dup = frame.duplicated(subset=list(spec.key), keep="first")
     return [_problem(spec.name, keys[i], ",".join(spec.key), "duplicate_key",
                      f"{'/'.join(spec.key)} {keys[i]} appears more than once; keep one row")
             for i in np.flatnonzero(dup)]
@@ -262,7 +275,7 @@ def _check_crs(crs, names) -> list[dict]:
 
 
 def _check_nesting(zones: pd.DataFrame, all_zones: pd.DataFrame) -> list[dict]:
-    keys = zones["zone_id"].astype(str)
+    keys = zones["zone_id"].map(_fmt)
     level_of = dict(zip(all_zones["zone_id"].astype(str), all_zones["level"]))
     geom_of = dict(zip(all_zones["zone_id"].astype(str), geometries(all_zones["geometry"])))
     out = []
