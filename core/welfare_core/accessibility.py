@@ -1,0 +1,265 @@
+r"""Spatial accessibility: floating catchment areas, gravity potential, nearest, share within.
+
+Notation: demand points i = 1..n with demand D_i, facilities j = 1..m with
+supply S_j, cost c_ij, cutoff d0 (inclusive), decay W (W = 1 when None).
+The catchment weight of a pair is
+
+.. math::  W_{ij} = W(c_{ij}) \;\text{if}\; c_{ij} \le d_0, \;\text{else}\; 0
+
+**2SFCA** (Luo & Wang 2003; with a decay W it is the enhanced 2SFCA of
+Luo & Qi 2009 / the kernel 2SFCA of Dai 2010):
+
+.. math::
+
+    R_j = \frac{S_j}{\sum_k W_{kj} D_k} \qquad
+    A_i = \sum_j W_{ij} R_j
+
+**3SFCA** (Wan, Zou & Sternberg 2012) first spreads each origin's demand
+over the facilities of its catchment with selection weights
+
+.. math::
+
+    G_{ij} = \frac{W_{ij}}{\sum_{l:\,c_{il} \le d_0} W_{il}} \qquad
+    R_j = \frac{S_j}{\sum_k G_{kj} W_{kj} D_k} \qquad
+    A_i = \sum_j G_{ij} W_{ij} R_j
+
+Conventions, so no result is NaN: R_j = 0 when its catchment demand is 0
+(nobody can use the facility); A_i = 0 for an origin that reaches nothing;
+G_ij = 0 when all of origin i's weights are 0. The ratios conserve supply:
+Σ_i D_i A_i = Σ_j S_j over the facilities whose catchment demand is > 0.
+
+Implementation: one CSR matrix of weights over the reachable pairs (built
+from a :class:`~welfare_core.costs.CostMatrix`), then two sparse products;
+no Python loop over pairs. Demand may be a matrix (n, k) — e.g. every
+target served by a service type — and all k columns go through the same
+products at once.
+
+Note on PySAL ``access``: its ``three_stage_fca`` sums the selection
+weights' denominator over every pair of its cost table, not only those
+within ``max_cost``. The two agree whenever the decay is 0 beyond the cutoff
+(e.g. a step function whose last bound is the cutoff) or the cost table
+holds only pairs within it; Wan et al. define it over the catchment, as here.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from .costs import CostMatrix, as_cost, check_max_cost
+from .errors import InputError
+
+METHODS = ("2sfca", "3sfca")
+
+
+# --- public functions ---------------------------------------------------------------
+
+def two_step_fca(demand, supply, cost, max_cost, decay=None, *,
+                 normalize: bool = False) -> np.ndarray:
+    """Two-step floating catchment accessibility A_i (supply per unit of demand).
+
+    demand (n,) or (n, k); supply (m,) or (m, k); cost (n, m) dense array
+    (np.inf = unreachable) or CostMatrix; max_cost: inclusive cutoff > 0;
+    decay: None (W = 1 inside the cutoff) or a callable from
+    :mod:`welfare_core.decay` (``decay.step`` gives the enhanced 2SFCA).
+    normalize: divide by the demand-weighted mean (see :func:`normalize_access`).
+    Returns (n,) — or (n, k) for matrix input.
+    """
+    return fca(demand, supply, cost, max_cost, decay, method="2sfca", normalize=normalize)
+
+
+def three_step_fca(demand, supply, cost, max_cost, decay=None, *,
+                   normalize: bool = False) -> np.ndarray:
+    """Three-step floating catchment accessibility (Wan et al. 2012).
+
+    Like :func:`two_step_fca`, with selection weights
+    G_ij = W_ij / Σ_{l in catchment of i} W_il that share an origin's demand
+    among the facilities it can reach, so crowded choices are not double counted.
+    """
+    return fca(demand, supply, cost, max_cost, decay, method="3sfca", normalize=normalize)
+
+
+def fca(demand, supply, cost, max_cost, decay=None, *, method: str = "2sfca",
+        normalize: bool = False) -> np.ndarray:
+    """2SFCA or 3SFCA for one or several demand vectors at once.
+
+    demand: (n,) or (n, k) — one column per target (e.g. all targets served
+    by a service type in one call); supply: (m,) shared by every column, or
+    (m, k), e.g. capacity × the service's share for each target.
+    Returns an array shaped like ``demand``.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}", hint=f"use one of {', '.join(METHODS)}")
+    d, s, one_d = _demand_supply(demand, supply)
+    cm = as_cost(cost, shape=(d.shape[0], s.shape[0]), max_cost=check_max_cost(max_cost))
+    w = catchment_weights(cm, decay)
+    if method == "3sfca":
+        w = _selection_weighted(w)
+    access = _two_steps(w, d, s)
+    if normalize:
+        access = normalize_access(access, d)
+    return access[:, 0] if one_d else access
+
+
+def gravity_potential(supply, cost, decay, max_cost=None) -> np.ndarray:
+    r"""Hansen potential :math:`A_i = \sum_j S_j W(c_{ij})` over pairs with c_ij <= max_cost.
+
+    supply (m,) or (m, k); decay is required (a callable from
+    :mod:`welfare_core.decay`); max_cost None = every reachable pair.
+    Returns (n,) or (n, k). No competition for supply (see 2SFCA for that).
+    """
+    if decay is None:
+        raise InputError("gravity_potential needs a decay",
+                         hint="e.g. decay.gravity(scale=1000, alpha=-1, min_cost=50)")
+    s, one_d = _as_2d(supply, "supply")
+    cm = as_cost(cost, max_cost=None if max_cost is None else check_max_cost(max_cost))
+    if cm.shape[1] != s.shape[0]:
+        raise InputError(f"cost has {cm.shape[1]} destination columns but supply has "
+                         f"{s.shape[0]} values", hint="one supply value per facility column")
+    access = catchment_weights(cm, decay) @ s
+    return access[:, 0] if one_d else access
+
+
+def nearest_cost(cost) -> np.ndarray:
+    """Cost to the nearest reachable destination per origin (n,); np.inf if none."""
+    cost_to, _ = nearest(cost)
+    return cost_to
+
+
+def nearest(cost) -> tuple[np.ndarray, np.ndarray]:
+    """(cost, column index) of each origin's nearest destination; (np.inf, -1) if none.
+
+    Ties go to the lowest column index.
+    """
+    cm = as_cost(cost)
+    n = cm.shape[0]
+    best_cost, best_col = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    if cm.nnz:
+        # sort pairs by (row, cost, col); the first pair of each row is its nearest
+        order = np.lexsort((cm.col, cm.cost, cm.row))
+        row = cm.row[order]
+        first = np.concatenate(([True], row[1:] != row[:-1]))
+        best_cost[row[first]] = cm.cost[order][first]
+        best_col[row[first]] = cm.col[order][first]
+    return best_cost, best_col
+
+
+def share_within(demand, cost, max_cost) -> float:
+    """Share (0–1) of total demand with at least one destination at cost <= max_cost.
+
+    Σ_i D_i [min_j c_ij <= d0] / Σ_i D_i. Total demand 0 raises InputError
+    (the share is undefined).
+    """
+    d, _ = _as_2d(demand, "demand")
+    if d.shape[1] != 1:
+        raise InputError(f"share_within takes one demand vector (n,), got shape {d.shape}",
+                         hint="call it once per demand column")
+    d = d[:, 0]
+    cm = as_cost(cost, max_cost=check_max_cost(max_cost))
+    if cm.shape[0] != len(d):
+        raise InputError(f"cost has {cm.shape[0]} origin rows but demand has {len(d)} values",
+                         hint="one demand value per cost row, in the same order")
+    total = d.sum()
+    if total <= 0:
+        raise InputError("demand sums to 0, so the share within reach is undefined",
+                         hint="check the demand column, or skip targets with no demand")
+    served = np.zeros(len(d), dtype=bool)
+    served[cm.row] = True
+    return float(d[served].sum() / total)
+
+
+def normalize_access(access, demand) -> np.ndarray:
+    r"""Divide by the demand-weighted mean: :math:`A_i / (\sum_k D_k A_k / \sum_k D_k)`.
+
+    Column by column for (n, k) input; 1 then means "as good as the average
+    person". A column whose weighted mean is 0 (nobody reaches supply, or no
+    demand) raises InputError rather than returning NaN.
+    """
+    a, one_d = _as_2d(access, "access")
+    d, _ = _as_2d(demand, "demand")
+    if d.shape != a.shape and d.shape[1] == 1:
+        d = np.broadcast_to(d, a.shape)
+    if d.shape != a.shape:
+        raise InputError(f"demand shape {d.shape} does not match access shape {a.shape}")
+    total = d.sum(axis=0)
+    weighted = (d * a).sum(axis=0)
+    bad = ~((total > 0) & (weighted > 0))
+    if bad.any():
+        raise InputError(f"cannot normalise demand column(s) {np.flatnonzero(bad).tolist()}: "
+                         "the demand-weighted mean accessibility is 0",
+                         hint="no demand reaches any supply there; report raw values instead")
+    out = a / (weighted / total)
+    return out[:, 0] if one_d else out
+
+
+# --- building blocks ------------------------------------------------------------------
+
+def catchment_weights(cost: CostMatrix, decay=None) -> sparse.csr_matrix:
+    """CSR (n, m) of W_ij over the pairs of ``cost`` (already cut at d0).
+
+    Pairs whose weight is 0 stay as explicit entries; they contribute nothing
+    to the products, so that is harmless.
+    """
+    if decay is None:
+        w = np.ones(cost.nnz)
+    elif callable(decay):
+        w = np.asarray(decay(cost.cost), dtype=np.float64)
+        if w.shape != cost.cost.shape:
+            raise InputError(f"decay returned shape {w.shape} for {cost.cost.shape} costs",
+                             hint="a decay must be vectorised: array of costs in, "
+                                  "array of weights out")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise InputError(f"decay {decay!r} returned negative, NaN or infinite weights",
+                             hint="weights must be finite and >= 0 for every cost "
+                                  "within the cutoff")
+    else:
+        raise InputError(f"unknown decay {decay!r}",
+                         hint="pass None or a function from welfare_core.decay, e.g. "
+                              "decay.gaussian(sigma=500); by name: decay.from_name(...)")
+    return cost.to_csr(w)
+
+
+def _selection_weighted(w: sparse.csr_matrix) -> sparse.csr_matrix:
+    """The 3SFCA matrix G_ij W_ij = W_ij² / Σ_l W_il (0 for rows whose sum is 0)."""
+    row_sum = np.asarray(w.sum(axis=1)).ravel()
+    inv = np.divide(1.0, row_sum, out=np.zeros_like(row_sum), where=row_sum > 0)
+    rows = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
+    gw = w.copy()
+    gw.data = w.data * w.data * inv[rows]
+    return gw
+
+
+def _two_steps(w: sparse.csr_matrix, d: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """R = S / (Wᵀ D) (0 where Wᵀ D = 0), then A = W R; columns processed together."""
+    catchment_demand = np.asarray(w.T @ d)                      # (m, k)
+    ratio = np.divide(s, catchment_demand, out=np.zeros(catchment_demand.shape),
+                      where=catchment_demand > 0)
+    return np.asarray(w @ ratio)                                 # (n, k)
+
+
+def _demand_supply(demand, supply):
+    d, one_d = _as_2d(demand, "demand")
+    s, _ = _as_2d(supply, "supply")
+    if s.shape[1] == 1 and d.shape[1] > 1:
+        s = np.repeat(s, d.shape[1], axis=1)
+    if s.shape[1] != d.shape[1]:
+        raise InputError(f"supply has {s.shape[1]} columns but demand has {d.shape[1]}",
+                         hint="give one supply column per demand column, or a single one")
+    return d, s, one_d
+
+
+def _as_2d(values, name: str) -> tuple[np.ndarray, bool]:
+    """Validate a (n,) or (n, k) array of finite values >= 0; return it as (n, k)."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numeric") from None
+    if arr.ndim not in (1, 2):
+        raise InputError(f"{name} must be a vector (n,) or a matrix (n, k), got shape "
+                         f"{arr.shape}")
+    if np.isnan(arr).any():
+        raise InputError(f"{name} has {int(np.isnan(arr).sum())} missing (NaN) value(s)",
+                         hint=f"fill missing {name} with 0 or drop those rows")
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise InputError(f"{name} must be finite and >= 0",
+                         hint=f"check the {name} column for negative or infinite values")
+    return (arr[:, None], True) if arr.ndim == 1 else (arr, False)
