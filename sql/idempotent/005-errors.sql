@@ -4,10 +4,10 @@
 -- that re-raise what the core said: message, SQLSTATE, hint, detail.
 CREATE OR REPLACE FUNCTION welfare._reraise(message text, state text, hint text, detail text)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
-    clean text := regexp_replace(message, '^(plpy\.Error|WelfareSqlError|spiexceptions\.\w+|\w+Error): ', '');
+    clean text := regexp_replace(message, '^((plpy\.Error|WelfareSqlError|spiexceptions\.\w+|\w+Error): )+', '');
 BEGIN
     IF coalesce(hint, '') <> '' AND coalesce(detail, '') <> '' THEN
         RAISE EXCEPTION USING MESSAGE = clean, ERRCODE = state, HINT = hint, DETAIL = detail;

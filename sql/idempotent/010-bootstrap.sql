@@ -1,0 +1,175 @@
+-- PL/Python bootstrap, run once per session and cached in GD.
+--
+-- Every PL/Python body of the extension starts with
+--     wi = GD.get("welfare_intelligence @extversion@") or plpy.execute(
+--         "SELECT welfare._bootstrap()") and GD["welfare_intelligence @extversion@"]
+-- so a warm call costs one dict lookup. The bootstrap puts the core installed
+-- by `make install` at the front of sys.path, sets the environment the
+-- scientific stack needs inside the server, checks the core's version against
+-- the extension's, and leaves the SQL-door helpers (staging reader, error
+-- mapping) in GD. The key carries the version, so after ALTER EXTENSION
+-- UPDATE a session does not reuse helpers of the old version.
+CREATE OR REPLACE FUNCTION welfare._bootstrap() RETURNS text
+LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $python$
+import os
+import sys
+import types
+
+VERSION = "@extversion@"
+KEY = "welfare_intelligence " + VERSION
+if KEY in GD:
+    return VERSION
+
+
+class WelfareSqlError(plpy.Error):
+    """plpy.Error reporting its own SQLSTATE and hint, without a class-name prefix."""
+
+
+# PL/Python prefixes messages with the module of the exception class unless it
+# is __main__ or builtins; the sqlstate/hint attributes are read either way.
+WelfareSqlError.__module__ = "__main__"
+
+
+def fail(message, *, sqlstate="22023", hint=None, detail=None):
+    err = WelfareSqlError(message)
+    err.sqlstate = sqlstate
+    err.hint = hint
+    err.detail = detail
+    raise err
+
+
+row = plpy.execute(
+    "SELECT pg_catalog.current_setting('welfare.lib_dir', true) AS lib_dir, "
+    "(SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) AS su")[0]
+lib_dir = "/usr/local/lib/welfare_intelligence/" + VERSION
+if row["lib_dir"]:
+    # Another copy of the core (tests, development); it runs as the server's
+    # OS user, so only a superuser may choose it.
+    if not row["su"]:
+        fail("welfare.lib_dir may only be set by a superuser", sqlstate="42501",
+             hint="RESET welfare.lib_dir")
+    lib_dir = row["lib_dir"]
+
+os.environ.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")  # PL/Python has none; pulp needs it
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy is first imported
+os.environ.setdefault("PROJ_DATA", "/usr/share/proj")
+if lib_dir in sys.path:
+    sys.path.remove(lib_dir)
+sys.path.insert(0, lib_dir)
+
+if not os.path.isfile(os.path.join(lib_dir, "welfare_core", "__init__.py")):
+    fail(f"the welfare_core library is not installed in {lib_dir}",
+         sqlstate="58P01", hint="run make install (it copies the core there)")
+try:
+    import welfare_core
+except Exception as e:  # a broken copy: say where it is
+    fail(f"cannot import welfare_core from {lib_dir}: {e}", sqlstate="58000",
+         hint="run make install")
+found = os.path.dirname(os.path.dirname(os.path.abspath(welfare_core.__file__)))
+if found != os.path.abspath(lib_dir):
+    fail(f"welfare_core was already imported from {found} in this session, not {lib_dir}",
+         sqlstate="55000", hint="open a new database session")
+if welfare_core.__version__ != VERSION:
+    fail(f"welfare_core in {lib_dir} is version {welfare_core.__version__}, "
+         f"but extension welfare_intelligence is version {VERSION}",
+         sqlstate="55000", hint="run make install, then ALTER EXTENSION welfare_intelligence UPDATE")
+
+from welfare_core import errors, model, validation  # noqa: E402
+
+
+def call(fn, *args, **kwargs):
+    """Run a core function; a WelfareError becomes an SQL error with its SQLSTATE and hint."""
+    try:
+        return fn(*args, **kwargs)
+    except errors.WelfareError as e:
+        fail(e.message, sqlstate=e.sqlstate, hint=e.hint)
+
+
+def problems_out(frame):
+    return list(zip(frame["dataset"], frame["row_key"], frame["field"],
+                    frame["code"], frame["message"]))
+
+
+def crs_of(srid):
+    r = plpy.execute(plpy.prepare(
+        "SELECT auth_name, auth_srid, srtext FROM public.spatial_ref_sys WHERE srid = $1",
+        ["integer"]), [srid])
+    if not r:
+        fail(f"working SRID {srid} (setting srid) is not in spatial_ref_sys",
+             hint="UPDATE welfare.setting SET value = '32632' WHERE name = 'srid'")
+    r = r[0]
+    return f"{r['auth_name']}:{r['auth_srid']}" if r["auth_name"] else r["srtext"]
+
+
+import numpy as np  # noqa: E402  (after OPENBLAS_NUM_THREADS)
+import pandas as pd  # noqa: E402
+
+NUMERIC_TYPES = {"smallint", "integer", "bigint", "real", "double precision", "numeric"}
+
+
+def column_frame(values, kind, sql_type):
+    """A DataFrame column from a list PL/Python gave us, typed as the core expects."""
+    if values is None:
+        values = []
+    if kind == "geometry":
+        return pd.Series([None if v is None else bytes(v) for v in values], dtype=object)
+    if kind in ("int", "float") and sql_type in NUMERIC_TYPES:
+        if kind == "int" and sql_type in ("smallint", "integer", "bigint"):
+            # whole numbers keep their integer form in row keys ("2023", not "2023.0")
+            return pd.Series(values, dtype=object if None in values else "int64")
+        return pd.Series(values, dtype=float)  # NULL becomes NaN, as in the core
+    if kind in ("int", "float"):
+        # numbers staged as text (CSV): 'NaN' is empty, as when pandas reads a CSV
+        values = [None if isinstance(v, str) and v.strip().lower() == "nan" else v
+                  for v in values]
+    return pd.Series(values, dtype=object)
+
+
+def read_frame(spec, relation, columns, where="", args=(), argtypes=()):
+    """Columns of `relation` (a quoted name or subquery) as a DataFrame in one round trip.
+
+    columns: {model column: (SQL expression, SQL type of the expression)}.
+    Values come back as arrays (one row), much cheaper than a dict per row.
+    """
+    names = list(columns)
+    if not names:
+        return pd.DataFrame()
+    select = ", ".join(f"pg_catalog.array_agg({expr}) AS c{i}"
+                       for i, (expr, _) in enumerate(columns.values()))
+    plan = plpy.prepare(f"SELECT {select} FROM {relation} {where}", list(argtypes))
+    row = plpy.execute(plan, list(args))[0]
+    data = {}
+    for i, name in enumerate(names):
+        kind = spec.column(name).kind if name in spec.column_names else "text"
+        data[name] = column_frame(row[f"c{i}"], kind, columns[name][1])
+    return pd.DataFrame(data)
+
+
+def table_frame(name, wanted=None):
+    """A welfare table (all rows) as the core sees it; geometry as WKB in `geometry`."""
+    spec = model.TABLES[name]
+    cols = {}
+    for c in spec.columns:
+        if wanted is not None and c.name not in wanted:
+            continue
+        if c.kind == "geometry":
+            cols[c.name] = ("public.ST_AsBinary(geom)", "bytea")
+        else:
+            cols[c.name] = (plpy.quote_ident(c.name), SQL_TYPES[c.kind])
+    return read_frame(spec, f"welfare.{plpy.quote_ident(name)}", cols)
+
+
+SQL_TYPES = {"text": "text", "int": "integer", "float": "double precision",
+             "bool": "boolean", "date": "date", "geometry": "bytea"}
+
+
+GD[KEY] = types.SimpleNamespace(
+    version=VERSION, lib_dir=lib_dir, core=welfare_core, model=model, errors=errors,
+    validation=validation, fail=fail, call=call, problems_out=problems_out, crs_of=crs_of,
+    np=np, pd=pd, read_frame=read_frame, table_frame=table_frame, column_frame=column_frame,
+    SQL_TYPES=SQL_TYPES)
+return VERSION
+$python$;
+COMMENT ON FUNCTION welfare._bootstrap() IS
+    'loads the welfare_core library once per session and checks its version (internal)';
