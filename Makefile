@@ -47,6 +47,7 @@ install: apt
 	rm -rf $(CORE_DIR) && mkdir -p $(CORE_DIR)
 	cp -r core/welfare_core $(CORE_DIR)/
 	find $(CORE_DIR) -name __pycache__ -prune -exec rm -rf {} +
+	$(PY) -m compileall -q $(CORE_DIR)  # the server cannot write bytecode there itself
 	$(MAKE) -C db_extension install
 
 # --- tests ---------------------------------------------------------------------
@@ -69,6 +70,11 @@ installcheck:
 test-qgis:
 	$(PYTEST) --junitxml=$(REPORTS)/qgis.xml tests/qgis
 
+# --- the demo: sample city -> SQL indicators -> summary, GeoPackage, PNG map -------
+DEMO_DB ?= welfare_demo
+demo: setup install
+	$(PY) db_extension/demo.py --db $(DEMO_DB) --out $(CURDIR)/out/demo
+
 bench:
 	@$(MAKE) -s -C bench
 
@@ -77,4 +83,3 @@ clean:
 
 -include data/sample/sample.mk
 -include qgis_plugin/plugin.mk
--include demo.mk

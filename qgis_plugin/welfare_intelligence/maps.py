@@ -8,7 +8,8 @@ from __future__ import annotations
 from qgis.core import (QgsClassificationQuantile, QgsGraduatedSymbolRenderer, QgsLayoutExporter,
                        QgsLayoutItemLabel, QgsLayoutItemLegend, QgsLayoutItemMap,
                        QgsLayoutItemScaleBar, QgsLayoutPoint, QgsLayoutSize, QgsPrintLayout,
-                       QgsProject, QgsStyle, QgsUnitTypes, QgsVectorLayer)
+                       QgsProject, QgsRectangle, QgsStyle, QgsUnitTypes, QgsVectorLayer)
+from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor, QFont
 
 
@@ -16,7 +17,9 @@ def graduate(layer: QgsVectorLayer, field: str, *, classes: int = 5, ramp: str =
              invert: bool = False, legend_title: str | None = None) -> None:
     """Style ``layer`` by quantiles of ``field`` (NULL features drawn grey)."""
     renderer = QgsGraduatedSymbolRenderer(field)
-    renderer.setClassificationMethod(QgsClassificationQuantile())
+    method = QgsClassificationQuantile()
+    method.setLabelPrecision(1)
+    renderer.setClassificationMethod(method)
     colour_ramp = QgsStyle().defaultStyle().colorRamp(ramp)
     if invert:
         colour_ramp.invert()
@@ -42,46 +45,60 @@ def export_png(layers: list[QgsVectorLayer], png: str, title: str, *, subtitle: 
     page = layout.pageCollection().page(0)
     page.setPageSize(QgsLayoutSize(width_mm, height_mm, QgsUnitTypes.LayoutMillimeters))
     map_item = QgsLayoutItemMap(layout)
-    map_item.attemptMove(QgsLayoutPoint(5, 22, QgsUnitTypes.LayoutMillimeters))
-    map_item.attemptResize(QgsLayoutSize(width_mm - 80, height_mm - 27,
-                                         QgsUnitTypes.LayoutMillimeters))
+    map_item.setRect(20, 20, 20, 20)  # a new map item has a null rect: no extent can be set
+    layout.addLayoutItem(map_item)
+    _place(map_item, 5, 22, width_mm - 80, height_mm - 27)
     map_item.setLayers(layers)
-    extent = layers[0].extent()
+    map_item.setCrs(layers[0].crs())
+    extent = QgsRectangle(layers[0].extent())
     for layer in layers[1:]:
         extent.combineExtentWith(layer.extent())
     extent.scale(1.03)
-    map_item.setCrs(layers[0].crs())
     map_item.zoomToExtent(extent)
-    map_item.setBackgroundColor(QColor(255, 255, 255))
-    layout.addLayoutItem(map_item)
+    map_item.refresh()
+    map_item.setFrameEnabled(True)
     _label(layout, title, 5, 4, width_mm - 10, 10, 18, bold=True)
     if subtitle:
         _label(layout, subtitle, 5, 13, width_mm - 10, 8, 10)
     legend = QgsLayoutItemLegend(layout)
-    legend.setLinkedMap(map_item)
-    legend.setTitle("Legend")
-    legend.attemptMove(QgsLayoutPoint(width_mm - 72, 24, QgsUnitTypes.LayoutMillimeters))
     layout.addLayoutItem(legend)
+    legend.setLinkedMap(map_item)
+    legend.setTitle("")
+    legend.setWrapString("|")  # long layer names wrap where the caller puts a '|' 
+    legend.setAutoUpdateModel(False)  # only our layers, whatever else the project holds
+    root = legend.model().rootGroup()
+    root.removeAllChildren()
+    for layer in layers:
+        root.addLayer(layer)
+    legend.attemptMove(QgsLayoutPoint(width_mm - 72, 24, QgsUnitTypes.LayoutMillimeters))
     bar = QgsLayoutItemScaleBar(layout)
-    bar.setLinkedMap(map_item)
-    bar.applyDefaultSize()
-    bar.attemptMove(QgsLayoutPoint(8, height_mm - 18, QgsUnitTypes.LayoutMillimeters))
     layout.addLayoutItem(bar)
-    settings = QgsLayoutExporter.ImageExportSettings()
-    settings.dpi = dpi
-    result = QgsLayoutExporter(layout).exportToImage(png, settings)
-    if result != QgsLayoutExporter.Success:
-        raise RuntimeError(f"could not write the map to {png} (QGIS export error {result})")
+    bar.setLinkedMap(map_item)
+    bar.setStyle("Single Box")
+    bar.applyDefaultSize()
+    bar.setNumberOfSegmentsLeft(0)
+    bar.setNumberOfSegments(2)
+    bar.setUnitsPerSegment(2000)
+    bar.attemptMove(QgsLayoutPoint(8, height_mm - 14, QgsUnitTypes.LayoutMillimeters))
+    # Render the page ourselves: exportToImage would also try to georeference
+    # the PNG through GDAL, which cannot update a PNG in place.
+    image = QgsLayoutExporter(layout).renderPageToImage(0, QSize(), dpi)
+    if image.isNull() or not image.save(png, "PNG"):
+        raise RuntimeError(f"could not write the map to {png}")
     return png
+
+
+def _place(item, x, y, w, h):
+    item.attemptMove(QgsLayoutPoint(x, y, QgsUnitTypes.LayoutMillimeters))
+    item.attemptResize(QgsLayoutSize(w, h, QgsUnitTypes.LayoutMillimeters))
 
 
 def _label(layout, text, x, y, w, h, size, bold=False):
     label = QgsLayoutItemLabel(layout)
+    layout.addLayoutItem(label)
     label.setText(text)
     font = QFont()
     font.setPointSize(size)
     font.setBold(bold)
     label.setFont(font)
-    label.attemptMove(QgsLayoutPoint(x, y, QgsUnitTypes.LayoutMillimeters))
-    label.attemptResize(QgsLayoutSize(w, h, QgsUnitTypes.LayoutMillimeters))
-    layout.addLayoutItem(label)
+    _place(label, x, y, w, h)

