@@ -38,21 +38,14 @@ def compute(level, period, targets=None):
     return wi.call(indicators.zone_indicators, inputs(), level, period, targets=targets)
 
 
-def columns(frame, names):
-    """Column lists for PL/Python, NaN / <NA> as None; column-wise, so cheap for many rows."""
-    out = []
-    for name in names:
-        col = frame[name]
-        if col.dtype.kind in "fc":
-            values = col.to_numpy(dtype=float)
-            out.append(np.where(np.isnan(values), None, values).tolist())
-        else:
-            out.append(col.to_numpy(dtype=object, na_value=None).tolist())
-    return out
+def records(frame, names):
+    """Rows as a JSON array of objects (NaN / <NA> -> null), for json_populate_recordset.
 
-
-def rows(frame, names):
-    return list(zip(*columns(frame, names))) if len(frame) else []
+    PL/Python converts returned values one by one through their text form;
+    handing PostgreSQL one JSON document is an order of magnitude faster for
+    tens of thousands of rows. 15 significant digits: below any tolerance.
+    """
+    return frame[list(names)].to_json(orient="records", double_precision=15)
 
 
 def rules():
@@ -60,48 +53,34 @@ def rules():
     return wi.call(privacy.Rules.from_settings, settings)
 
 
-GD[KEY] = types.SimpleNamespace(compute=compute, rows=rows, columns=columns, rules=rules, privacy=privacy,
+GD[KEY] = types.SimpleNamespace(compute=compute, records=records, rules=rules, privacy=privacy,
                                 indicators=indicators, pd=pd, np=np)
 return KEY
 $python$;
 COMMENT ON FUNCTION welfare._indicators_door() IS 'loads the indicator adapter once per session (internal)';
 
-CREATE OR REPLACE FUNCTION welfare._zone_indicators(
+CREATE OR REPLACE FUNCTION welfare._zone_indicators_json(
     level text, period integer, targets text[] DEFAULT NULL)
-RETURNS TABLE (
-    zone_id text, zone_level text, parent_id text, period_year integer, target_id text,
-    unit text, polarity text, demand double precision, reference_population double precision,
-    incidence_per_100 double precision, supply double precision,
-    coverage_per_100 double precision, required double precision, gap double precision,
-    location_quotient double precision, incidence_rank integer,
-    incidence_pct_rank double precision, incidence_z double precision,
-    coverage_rank integer, coverage_pct_rank double precision, coverage_z double precision,
-    null_reason text)
+RETURNS json
 LANGUAGE plpython3u STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $python$
 ind = GD.get("welfare_indicators @extversion@") or plpy.execute(
     "SELECT welfare._indicators_door()") and GD["welfare_indicators @extversion@"]
 frame, _ = ind.compute(level, period, targets)
-return ind.rows(frame, ind.indicators.TARGET_COLUMNS)
+return ind.records(frame, ind.indicators.TARGET_COLUMNS)
 $python$;
-COMMENT ON FUNCTION welfare._zone_indicators(text, integer, text[]) IS 'PL/Python body of welfare.zone_indicators (internal)';
+COMMENT ON FUNCTION welfare._zone_indicators_json(text, integer, text[]) IS 'PL/Python body of welfare.zone_indicators (internal)';
 
-CREATE OR REPLACE FUNCTION welfare._zone_service_indicators(level text, period integer)
-RETURNS TABLE (
-    zone_id text, zone_level text, parent_id text, period_year integer, service_type_id text,
-    reference_target_id text, reference_population double precision,
-    supply double precision, coverage_per_100 double precision,
-    standard_per_100 double precision, gap double precision, facilities integer,
-    coverage_rank integer, coverage_pct_rank double precision, coverage_z double precision,
-    gap_rank integer, gap_pct_rank double precision, gap_z double precision, null_reason text)
+CREATE OR REPLACE FUNCTION welfare._zone_service_indicators_json(level text, period integer)
+RETURNS json
 LANGUAGE plpython3u STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $python$
 ind = GD.get("welfare_indicators @extversion@") or plpy.execute(
     "SELECT welfare._indicators_door()") and GD["welfare_indicators @extversion@"]
 _, frame = ind.compute(level, period)
-return ind.rows(frame, ind.indicators.SERVICE_COLUMNS)
+return ind.records(frame, ind.indicators.SERVICE_COLUMNS)
 $python$;
-COMMENT ON FUNCTION welfare._zone_service_indicators(text, integer) IS 'PL/Python body of welfare.zone_service_indicators (internal)';
+COMMENT ON FUNCTION welfare._zone_service_indicators_json(text, integer) IS 'PL/Python body of welfare.zone_service_indicators (internal)';
 
 -- Runs the indicators and stores them (raw and published) under a new run id.
 -- One statement: a failure leaves no half-written run behind.
@@ -133,17 +112,12 @@ services = services.assign(
 
 
 def insert(table, frame):
-    """Bulk insert through one prepared INSERT ... SELECT FROM unnest(arrays)."""
-    types = {r["attname"]: r["t"] for r in plpy.execute(plpy.prepare(
-        "SELECT attname, format_type(atttypid, atttypmod) AS t FROM pg_catalog.pg_attribute "
-        "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped", ["text"]),
-        [f"welfare.{table}"])}
-    cols = [c for c in frame.columns if c in types and c != "run_id"]
-    args = ", ".join(f"${i + 2}::{types[c]}[]" for i, c in enumerate(cols))
-    plan = plpy.prepare(
-        f"INSERT INTO welfare.{plpy.quote_ident(table)} (run_id, {', '.join(map(plpy.quote_ident, cols))}) "
-        f"SELECT $1, * FROM unnest({args})", ["bigint"] + [types[c] + "[]" for c in cols])
-    plpy.execute(plan, [run_id] + ind.columns(frame, cols))
+    """Bulk insert: one JSON document expanded by json_populate_recordset (C speed)."""
+    cols = ", ".join(plpy.quote_ident(c) for c in frame.columns)
+    plpy.execute(plpy.prepare(
+        f"INSERT INTO welfare.{plpy.quote_ident(table)} (run_id, {cols}) SELECT $1, {cols} "
+        f"FROM pg_catalog.json_populate_recordset(NULL::welfare.{plpy.quote_ident(table)}, $2)",
+        ["bigint", "json"]), [run_id, ind.records(frame, frame.columns)])
 
 
 insert("zone_indicator_result", targets)
@@ -171,7 +145,13 @@ LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public,
 AS $$
 DECLARE m text; s text; h text; d text;
 BEGIN
-    RETURN QUERY SELECT * FROM welfare._zone_indicators(level, period, targets);
+    RETURN QUERY
+    SELECT r.zone_id, r.level, r.parent_id, r.period, r.target_id, r.unit,
+           r.polarity, r.demand, r.reference_population, r.incidence_per_100, r.supply, r.coverage_per_100,
+           r.required, r.gap, r.location_quotient, r.incidence_rank, r.incidence_pct_rank, r.incidence_z,
+           r.coverage_rank, r.coverage_pct_rank, r.coverage_z, r.null_reason
+      FROM pg_catalog.json_populate_recordset(NULL::welfare.zone_indicator_result,
+               welfare._zone_indicators_json(level, period, targets)) AS r;
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
                             d = PG_EXCEPTION_DETAIL;
@@ -194,7 +174,13 @@ LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public,
 AS $$
 DECLARE m text; s text; h text; d text;
 BEGIN
-    RETURN QUERY SELECT * FROM welfare._zone_service_indicators(level, period);
+    RETURN QUERY
+    SELECT r.zone_id, r.level, r.parent_id, r.period, r.service_type_id, r.reference_target_id,
+           r.reference_population, r.supply, r.coverage_per_100, r.standard_per_100, r.gap, r.facilities,
+           r.coverage_rank, r.coverage_pct_rank, r.coverage_z, r.gap_rank, r.gap_pct_rank, r.gap_z,
+           r.null_reason
+      FROM pg_catalog.json_populate_recordset(NULL::welfare.zone_service_result,
+               welfare._zone_service_indicators_json(level, period)) AS r;
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
                             d = PG_EXCEPTION_DETAIL;
@@ -223,8 +209,8 @@ COMMENT ON FUNCTION welfare.run_zone_indicators(text, integer) IS
     'zone_service_result under a new run id (logged in welfare.run) and returns that id';
 
 GRANT EXECUTE ON FUNCTION welfare._indicators_door(),
-    welfare._zone_indicators(text, integer, text[]), welfare.zone_indicators(text, integer, text[]),
-    welfare._zone_service_indicators(text, integer), welfare.zone_service_indicators(text, integer),
+    welfare._zone_indicators_json(text, integer, text[]), welfare.zone_indicators(text, integer, text[]),
+    welfare._zone_service_indicators_json(text, integer), welfare.zone_service_indicators(text, integer),
     welfare._run_zone_indicators(text, integer), welfare.run_zone_indicators(text, integer)
     TO welfare_analyst, welfare_admin;
 GRANT SELECT, INSERT ON welfare.zone_indicator_result, welfare.zone_service_result TO welfare_analyst;
