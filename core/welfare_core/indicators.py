@@ -266,7 +266,7 @@ def rank_min(values: pd.Series, groups: pd.Series) -> pd.DataFrame:
     rank = g.rank(method="min")
     n = g.transform("count")
     pct = (rank - 1) / (n - 1).where(n > 1)
-    sd = g.transform(lambda s: s.std(ddof=0))
+    sd = g.transform("std", ddof=0)
     z = (values - g.transform("mean")) / sd.where(sd > 0)
     return pd.DataFrame({"rank": rank, "pct_rank": pct, "z": z})
 
