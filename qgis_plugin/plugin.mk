@@ -8,15 +8,19 @@ PLUGIN_ZIP := dist/$(PLUGIN_NAME)-$(VERSION).zip
 QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 PLUGIN_SOURCES := $(shell find $(PLUGIN_SRC) core/welfare_core -type f \
                     -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
+# The bundled catalogue (target, service_type, service_target) comes from the sample city.
+PLUGIN_CATALOGUE_SRC := data/sample/milan_sample.gpkg
 
 .PHONY: plugin plugin-install
 plugin: $(PLUGIN_ZIP)
 
-$(PLUGIN_ZIP): $(PLUGIN_SOURCES) qgis_plugin/plugin.mk
+$(PLUGIN_ZIP): $(PLUGIN_SOURCES) $(PLUGIN_CATALOGUE_SRC) qgis_plugin/plugin.mk
 	rm -rf $(PLUGIN_BUILD) && mkdir -p $(PLUGIN_BUILD) dist
 	cp -r $(PLUGIN_SRC) $(PLUGIN_BUILD)/
 	rm -rf $(PLUGIN_BUILD)/$(PLUGIN_NAME)/ext && mkdir -p $(PLUGIN_BUILD)/$(PLUGIN_NAME)/ext
 	cp -r core/welfare_core $(PLUGIN_BUILD)/$(PLUGIN_NAME)/ext/
+	$(PY) $(PLUGIN_SRC)/catalogue/export.py $(PLUGIN_CATALOGUE_SRC) $(PLUGIN_BUILD)/$(PLUGIN_NAME)/catalogue
+	rm -f $(PLUGIN_BUILD)/$(PLUGIN_NAME)/catalogue/export.py
 	find $(PLUGIN_BUILD) \( -name __pycache__ -o -name '*.pyc' \) -prune -exec rm -rf {} +
 	sed -i 's/^version=.*/version=$(VERSION)/' $(PLUGIN_BUILD)/$(PLUGIN_NAME)/metadata.txt
 	rm -f dist/$(PLUGIN_NAME)-*.zip

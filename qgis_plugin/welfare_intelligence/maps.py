@@ -33,6 +33,32 @@ def graduate(layer: QgsVectorLayer, field: str, *, classes: int = 5, ramp: str =
     layer.triggerRepaint()
 
 
+# Colours of categorise_direction: loss red, gain blue, no change grey (ColorBrewer RdBu).
+DIRECTION_COLOURS = {"loss": "#d6604d", "none": "#e0e0e0", "gain": "#4393c3"}
+
+
+def categorise_direction(layer: QgsVectorLayer, field: str = "direction", *,
+                         labels: dict | None = None) -> None:
+    """Style ``layer`` by the categories of ``field`` (loss red, none grey, gain blue).
+
+    A diverging legend for comparisons whose ``direction`` already says, per
+    measure, whether a change is a gain or a loss; features without a value
+    (hidden or undefined) are drawn unfilled.
+    """
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsRendererCategory, QgsSymbol
+    labels = labels or {}
+    categories = []
+    for value, colour in DIRECTION_COLOURS.items():
+        symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+        symbol.setColor(QColor(colour))
+        categories.append(QgsRendererCategory(value, symbol, labels.get(value, value)))
+    empty = QgsSymbol.defaultSymbol(layer.geometryType())
+    empty.setColor(QColor(255, 255, 255, 0))
+    categories.append(QgsRendererCategory(None, empty, labels.get(None, "no value")))
+    layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
+    layer.triggerRepaint()
+
+
 def export_png(layers: list[QgsVectorLayer], png: str, title: str, *, subtitle: str = "",
                width_mm: float = 260, height_mm: float = 200, dpi: int = 150) -> str:
     """A print layout with map, title, legend and scale bar exported to ``png``."""

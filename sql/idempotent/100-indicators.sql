@@ -93,8 +93,8 @@ ind = GD.get("welfare_indicators @extversion@") or plpy.execute(
     "SELECT welfare._indicators_door()") and GD["welfare_indicators @extversion@"]
 t0 = time.perf_counter()
 run_id = plpy.execute(plpy.prepare(
-    "INSERT INTO welfare.run (kind, parameters) VALUES ('zone_indicators', $1::jsonb) "
-    "RETURNING run_id", ["text"]), [json.dumps({"level": level, "period": period})])[0]["run_id"]
+    "SELECT welfare.log_run_start('zone_indicators', $1::jsonb) AS run_id",
+    ["text"]), [json.dumps({"level": level, "period": period})])[0]["run_id"]
 targets, services = ind.compute(level, period)
 rules = ind.rules()
 sensitive = [r["target_id"] for r in plpy.execute(
@@ -122,10 +122,7 @@ def insert(table, frame):
 
 insert("zone_indicator_result", targets)
 insert("zone_service_result", services)
-plpy.execute(plpy.prepare(
-    "UPDATE welfare.run SET status = 'ok', finished_at = pg_catalog.clock_timestamp(), "
-    "duration_ms = $2 WHERE run_id = $1", ["bigint", "double precision"]),
-    [run_id, (time.perf_counter() - t0) * 1000.0])
+plpy.execute(plpy.prepare("SELECT welfare.log_run_finish($1, 'ok')", ["bigint"]), [run_id])
 return run_id
 $python$;
 COMMENT ON FUNCTION welfare._run_zone_indicators(text, integer) IS 'PL/Python body of welfare.run_zone_indicators (internal)';

@@ -45,7 +45,7 @@ def test_provider_and_core_come_from_the_zip(welfare_plugin, plugin_dir):
     from qgis_door import core_version
     provider = QgsApplication.processingRegistry().providerById("welfare")
     assert provider is not None and provider.name() == "Welfare Intelligence"
-    assert [a.id() for a in provider.algorithms()] == [ALG]
+    assert ALG in [a.id() for a in provider.algorithms()]
     assert welfare_intelligence.__file__.startswith(str(plugin_dir))
     assert welfare_core.__file__.startswith(str(plugin_dir / "welfare_intelligence" / "ext"))
     assert provider.versionInfo() == welfare_core.__version__ == core_version()

@@ -9,5 +9,9 @@ records status, objective, bound and gap, solver and seconds.
 from .classic import lscp, lscp_b, mclp, p_center, p_median
 from .result import LocationResult
 from ._milp import SolverError
+from .welfare_models import (CapacityResult, ClosureResult, EquityResult, SweepPoint, allocate_capacity,
+                             closure, equity, sweep_budget, sweep_p)
 
-__all__ = ["p_median", "mclp", "lscp", "lscp_b", "p_center", "LocationResult", "SolverError"]
+__all__ = ["p_median", "mclp", "lscp", "lscp_b", "p_center", "LocationResult", "SolverError",
+           "allocate_capacity", "equity", "closure", "sweep_p", "sweep_budget",
+           "CapacityResult", "EquityResult", "ClosureResult", "SweepPoint"]

@@ -1,0 +1,280 @@
+r"""Location and capacity models over the canonical tables (the model-level drivers).
+
+The doors (SQL ``welfare.optimise_locations`` / ``welfare.allocate_capacity``,
+QGIS ``welfare:optimise_locations`` / ``welfare:allocate_capacity``) call
+:func:`optimise_locations` and :func:`allocate_capacity_plan`. The inputs are
+built as in :mod:`welfare_core.zone_access`:
+
+* **demand points** i: the finest zones carrying demand in the period (one
+  point each, :func:`welfare_core.zone_access.zone_points`), weight
+  :math:`w_i = \sum_t \text{share}(s, t)\, D_{it}` over the targets t the
+  service type s serves (its ``service_target`` shares);
+* **sites** j: the facilities of the type active in the period (existing,
+  always open, capacity from the table) followed by the candidate sites for
+  the type or for any type (``candidate_site.service_type_id`` NULL),
+  capacity ``max_capacity``;
+* **costs**: planar metres between points, minutes at the type's travel
+  speed when its ``cost_unit`` is ``min``; ``max_cost`` defaults to the
+  type's.
+
+``new_sites`` counts the candidates to open: the classic models get
+:math:`p = \#\text{existing} + \text{new\_sites}` with the existing sites
+predefined. Results come back as three DataFrames (sites, allocation,
+summary) with the columns listed in :data:`SITE_COLUMNS`,
+:data:`ALLOCATION_COLUMNS` and :data:`SUMMARY_KEYS`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import costs as costs_mod
+from ..errors import InputError
+from .. import zone_access as za
+from . import classic, welfare_models
+
+MODELS = ("mclp", "p_median", "p_center", "equity")
+
+SITE_COLUMNS = ("site_id", "kind", "name", "chosen", "x", "y", "capacity", "added_capacity",
+                "demand_served", "n_points")
+ALLOCATION_COLUMNS = ("zone_id", "site_id", "demand", "cost", "share")
+SUMMARY_KEYS = ("model", "service_type_id", "period", "existing_sites", "new_sites", "p",
+                "max_cost", "cost_unit", "total_demand", "covered_before", "covered_after",
+                "coverage_pct_before", "coverage_pct_after", "mean_cost_before", "mean_cost_after",
+                "unmet_before", "unmet_after", "budget", "spend", "objective", "bound", "gap",
+                "status", "solver", "seconds")
+
+
+def _inputs(tables, service_type_id, period, max_cost, candidates):
+    if period is None:
+        raise InputError("period is required", hint="e.g. 2023")
+    period = int(period)
+    stype = za._service_type(tables["service_type"], service_type_id)
+    cutoff = costs_mod.check_max_cost(stype["max_cost"] if max_cost is None else max_cost)
+    shares = tables["service_target"]
+    shares = shares[shares["service_type_id"] == service_type_id]
+    if shares.empty:
+        raise InputError(f"service type {service_type_id!r} serves no target",
+                         hint="add its targets and shares to service_target")
+    target_ids = sorted(shares["target_id"].astype(str))
+    share = shares.set_index("target_id")["share"].astype(float).reindex(target_ids).to_numpy()
+    zone = tables["zone"]
+    origins, demand = za._origins(zone, tables["demand"], target_ids, period)
+    weights = demand @ share
+    o_xy = za.zone_points(zone.set_index("zone_id").loc[origins, "geometry"].tolist())
+    fac = tables["facility"]
+    fac = fac[fac["service_type_id"] == service_type_id]
+    if len(fac):
+        start, stop = fac["active_from"].astype(float), fac["active_to"].astype(float)
+        fac = fac[((start.isna() | (start <= period)) & (stop.isna() | (stop >= period))).to_numpy()]
+    cand = tables.get("candidate_site")
+    if candidates and cand is not None and len(cand):
+        st = cand["service_type_id"]
+        cand = cand[(st.isna() | (st == service_type_id)).to_numpy()]
+    else:
+        cand = None if not candidates else (cand.iloc[0:0] if cand is not None else None)
+    ids = fac["facility_id"].astype(str).tolist()
+    names = fac["name"].astype(str).tolist() if "name" in fac else [None] * len(fac)
+    cap = fac["capacity"].to_numpy(dtype=float).tolist()
+    geoms = fac["geometry"].tolist()
+    kinds = ["existing"] * len(fac)
+    if cand is not None and len(cand):
+        ids += cand["site_id"].astype(str).tolist()
+        names += cand["name"].astype(str).tolist() if "name" in cand else [None] * len(cand)
+        cap += cand["max_capacity"].to_numpy(dtype=float).tolist()
+        geoms += cand["geometry"].tolist()
+        kinds += ["candidate"] * len(cand)
+    if not ids:
+        raise InputError(f"no facility of type {service_type_id!r} is active in {period} and no candidate site suits it",
+                         hint="add candidate sites (candidate_site) for this type or for any type")
+    s_xy = za.zone_points(geoms)
+    return dict(stype=stype, cutoff=cutoff, origins=origins, weights=weights, o_xy=o_xy, s_xy=s_xy,
+                ids=ids, names=names, capacity=np.asarray(cap, dtype=float), kinds=np.asarray(kinds),
+                n_existing=len(fac), cost_unit=stype["cost_unit"], mode=stype["travel_mode"],
+                period=period)
+
+
+def _costs(inp, limit):
+    """Costs origin -> site within ``limit`` (in the type's unit); ``None`` = every pair."""
+    unit, mode = inp["cost_unit"], inp["mode"]
+    if limit is None:
+        d = np.hypot(inp["o_xy"][:, None, 0] - inp["s_xy"][None, :, 0], inp["o_xy"][:, None, 1] - inp["s_xy"][None, :, 1])
+        return d if unit == "m" else costs_mod.travel_time(d, mode)
+    metres = limit if unit == "m" else limit * za._metres_per_minute(mode)
+    cm = costs_mod.euclidean(inp["o_xy"], inp["s_xy"], metres)
+    if unit == "min":
+        cm = costs_mod.travel_time(cm, mode).within(limit)
+    return cm
+
+
+def _before_after(dense, w, cutoff, open_before, open_after):
+    out = {}
+    total = float(w.sum())
+    for tag, is_open in (("before", open_before), ("after", open_after)):
+        if not is_open.any():
+            out[f"covered_{tag}"], out[f"coverage_pct_{tag}"], out[f"mean_cost_{tag}"] = 0.0, 0.0 if total else None, None
+            continue
+        near = dense[:, is_open].min(axis=1)
+        cov = float(w[near <= cutoff].sum())
+        out[f"covered_{tag}"] = cov
+        out[f"coverage_pct_{tag}"] = 100.0 * cov / total if total > 0 else None
+        out[f"mean_cost_{tag}"] = float(w @ near / total) if total > 0 and np.isfinite(near).all() else None
+    return out
+
+
+def optimise_locations(tables, service_type_id, period, model="mclp", new_sites=1, *, max_cost=None,
+                       capacitated=False, groups_level=None, time_limit=None, progress=None):
+    """Where to open ``new_sites`` candidate sites of a service type, existing facilities kept open.
+
+    model: ``mclp`` (most demand within ``max_cost``), ``p_median`` (least
+    total demand-weighted cost), ``p_center`` (least worst cost) or
+    ``equity`` (least worst zone coverage gap, zones = the demand points).
+    ``capacitated``: capacities of facilities and candidates limit the served
+    demand (MCLP, p-median and equity). Returns ``(sites, allocation, summary)``:
+    two DataFrames and a dict with :data:`SUMMARY_KEYS`.
+    """
+    import pandas as pd
+
+    report = progress
+    if model not in MODELS:
+        raise InputError(f"unknown model {model!r}", hint=f"use one of {', '.join(MODELS)}")
+    if isinstance(new_sites, bool) or new_sites is None or not float(new_sites).is_integer() or int(new_sites) < 0:
+        raise InputError(f"new_sites: must be a whole number >= 0, got {new_sites!r}")
+    new_sites = int(new_sites)
+    inp = _inputs(tables, service_type_id, period, max_cost, True)
+    n_exist, m = inp["n_existing"], len(inp["ids"])
+    if new_sites > m - n_exist:
+        raise InputError(f"new_sites: {new_sites} new sites asked but only {m - n_exist} candidate sites suit "
+                         f"service type {service_type_id!r}", hint="lower new_sites or add candidate sites")
+    if new_sites == 0 and n_exist == 0:
+        raise InputError("new_sites: must be at least 1 when no facility of the type exists")
+    p = n_exist + new_sites
+    w, cutoff = inp["weights"], inp["cutoff"]
+    pre = list(range(n_exist))
+    cap = inp["capacity"] if capacitated else None
+    dense = _costs(inp, None)
+    if report:
+        report(20)
+    if model == "mclp":
+        res = classic.mclp(dense, w, cutoff, p, predefined=pre, capacities=cap, time_limit=time_limit)
+    elif model == "p_median":
+        res = classic.p_median(dense, w, p, predefined=pre, capacities=cap, time_limit=time_limit)
+    elif model == "p_center":
+        if capacitated:
+            raise InputError("capacitated: p_center has no capacitated form; use mclp or p_median")
+        res = classic.p_center(dense, p, predefined=pre, time_limit=time_limit)
+    else:
+        res = welfare_models.equity(dense, w, cutoff, p, predefined=pre, capacities=cap,
+                                    time_limit=time_limit).location
+    if report:
+        report(85)
+    chosen = np.zeros(m, dtype=bool)
+    chosen[list(res.selected)] = True
+    # allocation: the model's split when capacitated, else each point to its assigned site
+    if res.allocation is not None:
+        alloc = res.allocation.tocoo()
+        rows, cols, share = alloc.row, alloc.col, alloc.data
+    else:
+        rows = np.flatnonzero(res.assignment >= 0)
+        cols = res.assignment[rows]
+        share = np.ones(len(rows))
+        if model in ("mclp", "equity"):  # coverage models: only points within the cutoff are served
+            keep = dense[rows, cols] <= cutoff
+            rows, cols, share = rows[keep], cols[keep], share[keep]
+    has = w[rows] * share > 0  # points without demand are not allocated
+    rows, cols, share = rows[has], cols[has], share[has]
+    allocation = pd.DataFrame({"zone_id": np.asarray(inp["origins"], dtype=object)[rows],
+                               "site_id": np.asarray(inp["ids"], dtype=object)[cols],
+                               "demand": w[rows] * share, "cost": dense[rows, cols], "share": share})
+    allocation = allocation[list(ALLOCATION_COLUMNS)].sort_values(["zone_id", "site_id"]).reset_index(drop=True)
+    served = np.bincount(cols, weights=w[rows] * share, minlength=m)
+    npts = np.bincount(cols, minlength=m)
+    sites = pd.DataFrame({"site_id": inp["ids"], "kind": inp["kinds"], "name": inp["names"],
+                          "chosen": chosen, "x": inp["s_xy"][:, 0], "y": inp["s_xy"][:, 1],
+                          "capacity": inp["capacity"], "added_capacity": np.where(
+                              chosen & (inp["kinds"] == "candidate"), inp["capacity"], 0.0),
+                          "demand_served": served, "n_points": npts})[list(SITE_COLUMNS)]
+    open_before = np.zeros(m, dtype=bool)
+    open_before[:n_exist] = True
+    summary = dict(model=model, service_type_id=service_type_id, period=inp["period"], existing_sites=n_exist,
+                   new_sites=new_sites, p=p, max_cost=cutoff, cost_unit=inp["cost_unit"],
+                   total_demand=float(w.sum()), unmet_before=None, unmet_after=None, budget=None, spend=None,
+                   objective=res.objective, bound=res.bound, gap=res.gap, status=res.status, solver=res.solver,
+                   seconds=res.seconds)
+    summary.update(_before_after(dense, w, cutoff, open_before, chosen))
+    if report:
+        report(100)
+    return sites, allocation, {k: summary[k] for k in SUMMARY_KEYS}
+
+
+def allocate_capacity_plan(tables, service_type_id, period, budget, *, max_cost=None, uptake=None,
+                           module_size=1.0, unit_cost=1.0, max_increase=None, candidates=False,
+                           time_limit=None, progress=None):
+    """Spread ``budget`` of capacity over the facilities of a type (and, with ``candidates``, new sites).
+
+    Need per demand point = ``uptake`` x :math:`w_i`; ``uptake`` defaults to
+    the type's ``standard_per_100 / 100`` (e.g. 33 nursery places per 100
+    children), 1 when the type has no standard. ``budget`` is in the unit of
+    ``unit_cost`` (per module of ``module_size`` capacity units); the
+    defaults make it a number of places. ``max_increase`` caps the capacity
+    added at an existing site; a candidate takes at most its
+    ``max_capacity``. Returns ``(sites, allocation, summary)`` as
+    :func:`optimise_locations` (``demand`` and ``share`` in allocation are
+    the served need and its share of the point's need).
+    """
+    import pandas as pd
+
+    inp = _inputs(tables, service_type_id, period, max_cost, candidates)
+    std = inp["stype"].get("standard_per_100")
+    if uptake is None:
+        uptake = 1.0 if std is None or (isinstance(std, float) and np.isnan(std)) else float(std) / 100.0
+    uptake = float(uptake)
+    if not np.isfinite(uptake) or uptake < 0:
+        raise InputError(f"uptake: must be a non-negative number, got {uptake!r}")
+    need = inp["weights"] * uptake
+    m, n_exist = len(inp["ids"]), inp["n_existing"]
+    cap0 = np.where(inp["kinds"] == "existing", inp["capacity"], 0.0)
+    module = np.broadcast_to(np.asarray(module_size, dtype=float), (m,)).copy()
+    limit = np.full(m, np.inf)
+    if max_increase is not None:
+        limit[:n_exist] = float(max_increase)
+    limit[n_exist:] = inp["capacity"][n_exist:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kmax = np.where(module > 0, np.floor(limit / np.where(module > 0, module, 1.0) + 1e-9), 0.0)
+    kmax = np.where(np.isfinite(kmax), kmax, 1e9)
+    cm = _costs(inp, inp["cutoff"])
+    if progress:
+        progress(10)
+    res = welfare_models.allocate_capacity(cm, need, inp["cutoff"], cap0, budget, module_size=module,
+                                           unit_cost=unit_cost, max_modules=kmax, time_limit=time_limit)
+    if progress:
+        progress(90)
+    served = res.served.tocoo()
+    pairs_cost = np.full(len(served.row), np.nan)
+    if len(served.row):
+        key = cm.row.astype(np.int64) * m + cm.col
+        order = np.argsort(key)
+        pos = order[np.searchsorted(key[order], served.row.astype(np.int64) * m + served.col)]
+        pairs_cost = np.asarray(cm.cost)[pos]
+    allocation = pd.DataFrame({"zone_id": np.asarray(inp["origins"], dtype=object)[served.row],
+                               "site_id": np.asarray(inp["ids"], dtype=object)[served.col],
+                               "demand": served.data, "cost": pairs_cost,
+                               "share": served.data / np.where(need[served.row] > 0, need[served.row], 1.0)})
+    allocation = allocation[list(ALLOCATION_COLUMNS)].sort_values(["zone_id", "site_id"]).reset_index(drop=True)
+    sites = pd.DataFrame({"site_id": inp["ids"], "kind": inp["kinds"], "name": inp["names"],
+                          "chosen": res.modules > 0, "x": inp["s_xy"][:, 0], "y": inp["s_xy"][:, 1],
+                          "capacity": cap0, "added_capacity": res.added_capacity,
+                          "demand_served": res.site_load,
+                          "n_points": np.bincount(served.col, minlength=m)})[list(SITE_COLUMNS)]
+    total = float(need.sum())
+    summary = dict(model="allocate_capacity", service_type_id=service_type_id, period=inp["period"],
+                   existing_sites=n_exist, new_sites=int(((res.modules > 0) & (inp["kinds"] == "candidate")).sum()),
+                   p=None, max_cost=inp["cutoff"], cost_unit=inp["cost_unit"], total_demand=total,
+                   covered_before=total - res.unmet_before, covered_after=total - res.unmet_after,
+                   coverage_pct_before=100.0 * (total - res.unmet_before) / total if total > 0 else None,
+                   coverage_pct_after=100.0 * (total - res.unmet_after) / total if total > 0 else None,
+                   mean_cost_before=None, mean_cost_after=None, unmet_before=res.unmet_before,
+                   unmet_after=res.unmet_after, budget=float(budget), spend=res.spend, objective=res.objective,
+                   bound=res.bound, gap=res.gap, status=res.status, solver=res.solver, seconds=res.seconds)
+    if progress:
+        progress(100)
+    return sites, allocation, {k: summary[k] for k in SUMMARY_KEYS}

@@ -1,0 +1,276 @@
+"""welfare:simulate_scenario — what if the facilities change? Per-zone comparison with the base.
+
+A thin door over ``welfare_core.scenario`` and ``welfare_core.scenario_compare``:
+read the layers, turn the user's edited copy of the facility layer into
+changes (``scenario.changes_from_facilities``) and/or read a changes table
+(``scenario.changes_from_records``), apply them to the base
+(``scenario.apply``), compare (``scenario_compare.compare``), apply the
+privacy rules in published mode (``scenario_compare.publish_comparison``, as
+the ``welfare_bi.scenario_comparison`` view does) and write one polygon
+feature per zone × target × measure. No formula lives here.
+
+The loaded result is styled by the core's ``direction`` (gain / loss / none):
+the core has no signed "gain" field, and the door computes nothing itself.
+
+``ScenarioAlgorithm`` holds what welfare:compare_scenarios shares with it.
+"""
+from qgis.core import (QgsFeatureRequest, QgsProcessing, QgsProcessingException,
+                       QgsProcessingLayerPostProcessorInterface, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString, QgsVectorLayer)
+
+from . import helpdoc
+from .base import TARGET_CRS, WelfareAlgorithm
+
+CATALOGUE = ("target", "service_type", "service_target")
+BIG = ("demand", "population", "household")  # read column by column (zone_indicators)
+MEASURES = ("demand", "supply", "coverage_per_100", "gap", "access")  # scenario_compare.MEASURES
+METHODS = ("2sfca", "3sfca")  # access method of scenario_compare.compare
+VALUES = {"en": ("published (privacy rules applied)", "raw (analysts only)"),
+          "it": ("pubblicati (regole di riservatezza applicate)", "grezzi (solo analisti)")}
+PUBLISHED, RAW = 0, 1
+STYLE_FIELD = "direction"
+# columns of a changes table that are bookkeeping, not change parameters
+CHANGE_ORDER = "seq"
+_INT = ("period",)
+_TEXT = ("zone_id", "level", "parent_id", "target_id", "measure", "direction", "null_reason")
+
+# Post-processors must outlive the algorithm run (QGIS keeps only a pointer).
+_POST_PROCESSORS = {}
+
+
+class ScenarioAlgorithm(WelfareAlgorithm):
+    """Inputs, reading and writing shared by the two scenario algorithms."""
+
+    GROUP = "scenarios"
+
+    def declare_base(self):
+        for table in ("zone", "demand", "population"):
+            self.add_table(table)
+        self.add_table("household", optional=True)
+        self.add_table("facility")
+
+    def declare_options(self):
+        from welfare_core.model import ZONE_LEVELS
+        for table in CATALOGUE:
+            self.add_table(table, optional=True)
+        self.add_table("candidate_site", optional=True, advanced=True)
+        self.add(QgsProcessingParameterEnum(
+            "LEVEL", "LEVEL", list(ZONE_LEVELS), defaultValue=ZONE_LEVELS.index("neighbourhood")))
+        self.add(QgsProcessingParameterNumber(
+            "PERIOD", "PERIOD", QgsProcessingParameterNumber.Integer, defaultValue=2023))
+        self.add(QgsProcessingParameterString("TARGET_IDS", "TARGET_IDS", optional=True))
+        self.add(QgsProcessingParameterEnum(
+            "MEASURES", "MEASURES", list(MEASURES), allowMultiple=True,
+            defaultValue=list(range(len(MEASURES)))))
+        self.add(QgsProcessingParameterEnum("METHOD", "METHOD", list(METHODS), defaultValue=0),
+                 advanced=True)
+        self.add(QgsProcessingParameterEnum(
+            "VALUES", "VALUES", list(VALUES[helpdoc.language()]), defaultValue=PUBLISHED))
+        self.add_target_crs()
+        self.add_sink("OUTPUT", geometry="MultiPolygon")
+
+    def add_changes(self, key):
+        """An optional table of changes (any fields: kind + params, or kind + parameters)."""
+        return self.add(QgsProcessingParameterFeatureSource(
+            key, key, [QgsProcessing.TypeVector], optional=True))
+
+    # --- reading -----------------------------------------------------------------
+    def read_base(self, parameters, context, feedback, progress, *, skip=()):
+        """The model tables (base data), typed, catalogue bundled when not given."""
+        from welfare_core.errors import InputError
+
+        from .zone_indicators import SUMMED, bundled_catalogue, model_frame, read_columns
+        keys = {table: key for key, table in self._tables.items() if key not in skip}
+        inputs = self.read_tables({k: v for k, v in parameters.items()
+                                   if k not in [keys[t] for t in BIG] + list(skip)},
+                                  context, progress.scaled(0, 30))
+        tables = inputs.tables
+        for n, table in enumerate(BIG):
+            if parameters.get(keys[table]) in (None, ""):
+                continue  # households are optional
+            source = self.parameterAsSource(parameters, keys[table], context)
+            if source is None:
+                raise QgsProcessingException(self.invalidSourceError(parameters, keys[table]))
+            frame = read_columns(source, keys[table], table,
+                                 progress.scaled(30 + 20 * n, 50 + 20 * n))
+            if table in SUMMED:
+                frame = frame.groupby(["zone_id", "period"], as_index=False,
+                                      sort=True)[SUMMED[table]].sum()
+            tables[table] = frame
+        given = [t for t in CATALOGUE if t in tables]
+        if not given:
+            tables.update(bundled_catalogue())
+            feedback.pushInfo("catalogue: the bundled sample catalogue "
+                              f"({len(tables['target'])} targets, "
+                              f"{len(tables['service_type'])} service types)")
+        elif len(given) < len(CATALOGUE):
+            missing = [keys[t] for t in CATALOGUE if t not in given]
+            raise InputError(f"{', '.join(missing)} not given while "
+                             f"{', '.join(keys[t] for t in given)} is",
+                             hint="give TARGETS, SERVICE_TYPES and SERVICE_TARGETS together, "
+                                  "or none of them to use the bundled sample catalogue")
+        for table, frame in tables.items():
+            tables[table] = model_frame(table, frame, keys.get(table, table))
+        return inputs
+
+    def read_changes(self, parameters, key, context):
+        """The changes of table ``key`` (None when not given), in feature order or by ``seq``."""
+        from welfare_core.errors import InputError
+        from welfare_core.scenario import changes_from_records
+
+        from . import frames
+        if parameters.get(key) in (None, ""):
+            return None
+        source = self.parameterAsSource(parameters, key, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, key))
+        request = QgsFeatureRequest()
+        request.setFlags(QgsFeatureRequest.NoGeometry)
+        frame = frames.source_to_frame(source, ("kind", "params", CHANGE_ORDER),
+                                       request=request)
+        if "kind" not in frame.columns:
+            raise InputError(f"table {key} has no column kind",
+                             hint="one row per change: kind (open, close, move, capacity, "
+                                  "demand, catchment, adopt) and its parameters, as a JSON "
+                                  "params column or one column each")
+        if CHANGE_ORDER in frame.columns:
+            frame = frame.sort_values(CHANGE_ORDER, kind="stable")
+        try:
+            return changes_from_records(frame.to_dict("records"))
+        except InputError as e:
+            raise InputError(f"{key}: {e.message}", hint=e.hint) from None
+
+    def read_edited(self, parameters, key, inputs, context):
+        """The user's edited facility layer ``key`` (None when not given), in the working CRS."""
+        from welfare_core.errors import InputError
+
+        from .zone_indicators import model_frame
+        if parameters.get(key) in (None, ""):
+            return None
+        edited = self.read_tables({key: parameters[key], TARGET_CRS: inputs.qgis_crs},
+                                  context).tables["facility"]
+        edited = model_frame("facility", edited, key)
+        blank = edited["facility_id"].map(lambda v: v is None or not str(v).strip())
+        if blank.any():
+            raise InputError(f"{int(blank.sum())} feature(s) of {key} have no facility_id",
+                             hint="give every facility, new ones too, its own facility_id")
+        for column in ("service_type_id", "capacity"):
+            if column not in edited.columns:
+                raise InputError(f"layer {key} has no column {column}",
+                                 hint="edit a copy of the FACILITIES layer, keeping its fields")
+        return edited
+
+    def options(self, parameters, context):
+        from welfare_core.model import ZONE_LEVELS
+
+        from .zone_indicators import target_ids
+        chosen = self.parameterAsEnums(parameters, "MEASURES", context)
+        return dict(
+            level=ZONE_LEVELS[self.parameterAsEnum(parameters, "LEVEL", context)],
+            period=self.parameterAsInt(parameters, "PERIOD", context),
+            targets=target_ids(self.parameterAsString(parameters, "TARGET_IDS", context)),
+            measures=tuple(MEASURES[i] for i in sorted(chosen)) if chosen else MEASURES,
+            method=METHODS[self.parameterAsEnum(parameters, "METHOD", context)],
+            raw=self.parameterAsEnum(parameters, "VALUES", context) == RAW)
+
+    # --- comparing and writing ---------------------------------------------------
+    def compare_and_write(self, base, scenario, tables, inputs, opts, parameters, context,
+                          feedback, progress):
+        """``scenario_compare.compare(base, scenario)`` written to OUTPUT (published or raw)."""
+        from welfare_core.scenario_compare import COMPARE_COLUMNS, compare
+
+        from .zone_indicators import output_frame, zone_geometry
+        rows = compare(base, scenario, opts["level"], opts["period"], targets=opts["targets"],
+                       measures=opts["measures"], method=opts["method"],
+                       progress=progress.scaled(0, 80))
+        if not len(rows):
+            feedback.pushWarning("no target is affected by the changes, so there is nothing to "
+                                 "compare; list TARGET_IDS to see them unchanged")
+        if not opts["raw"]:
+            rows = published(rows, tables, opts["level"], feedback)
+        changed = int(rows["direction"].isin(["gain", "loss"]).sum())
+        feedback.pushInfo(f"{len(rows)} zone × target × measure rows, {changed} changed "
+                          f"({'raw' if opts['raw'] else 'published'} values)")
+        frame = output_frame(rows, COMPARE_COLUMNS, zone_geometry(tables["zone"]))
+        dest = self.write_sink(frame, parameters, "OUTPUT", context, geometry="MultiPolygon",
+                               crs=inputs.qgis_crs, types=field_types(COMPARE_COLUMNS),
+                               progress=progress.scaled(80, 100))
+        if context.willLoadLayerOnCompletion(dest):
+            post = _POST_PROCESSORS[dest] = DirectionOnLoad(STYLE_FIELD)
+            context.layerToLoadOnCompletionDetails(dest).setPostProcessor(post)
+        return {"OUTPUT": dest}
+
+
+class SimulateScenario(ScenarioAlgorithm):
+    ALG_ID = "simulate_scenario"
+
+    def declare(self):
+        self.declare_base()
+        self.add_table("facility", key="EDITED_FACILITIES", optional=True)
+        self.add_changes("CHANGES")
+        self.declare_options()
+
+    def compute(self, parameters, context, feedback, progress):
+        from welfare_core import scenario as sc
+        from welfare_core.errors import InputError
+        from welfare_core.scenario_compare import prepare
+        if all(parameters.get(k) in (None, "") for k in ("EDITED_FACILITIES", "CHANGES")):
+            raise InputError("no changes given: EDITED_FACILITIES and CHANGES are both empty",
+                             hint="give an edited copy of the FACILITIES layer as "
+                                  "EDITED_FACILITIES, or a table of changes as CHANGES, or both")
+        opts = self.options(parameters, context)
+        inputs = self.read_base(parameters, context, feedback, progress.scaled(0, 40),
+                                skip=("EDITED_FACILITIES",))
+        tables = inputs.tables
+        changes = []
+        edited = self.read_edited(parameters, "EDITED_FACILITIES", inputs, context)
+        if edited is not None:
+            changes += sc.changes_from_facilities(tables["facility"], edited)
+        listed = self.read_changes(parameters, "CHANGES", context)
+        if listed is not None:
+            changes += listed
+        feedback.pushInfo(f"{len(changes)} change(s): " + (", ".join(
+            f"{c.kind} {c.to_json()}" for c in changes) or "none"))
+        progress(45)
+        base = prepare(tables)
+        scenario = sc.apply(base, changes)
+        progress(50)
+        return self.compare_and_write(base, scenario, tables, inputs, opts, parameters,
+                                      context, feedback, progress.scaled(50, 100))
+
+
+class DirectionOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Style a loaded comparison by the core's ``direction``: loss red, gain blue."""
+
+    def __init__(self, field):
+        super().__init__()
+        self.field = field
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS API)
+        from ..maps import categorise_direction
+        if isinstance(layer, QgsVectorLayer) and layer.fields().indexOf(self.field) >= 0:
+            categorise_direction(layer, self.field)
+
+
+def published(rows, tables, level, feedback):
+    """The published comparison, as ``welfare_bi.scenario_comparison`` shows it."""
+    from welfare_core.privacy import DEFAULT
+    from welfare_core.scenario_compare import publish_comparison
+    target = tables["target"]
+    sensitive = target.loc[target["sensitive"].fillna(False).astype(bool), "target_id"]
+    pub = publish_comparison(rows, DEFAULT, sensitive=list(sensitive), level=level)
+    hidden = int((~pub["published"]).sum())
+    if hidden:
+        feedback.pushInfo(f"{hidden} row(s) of sensitive targets left out: they are "
+                          "published only at coarser levels")
+    shown = pub["change_pub"].notna()
+    rows = rows.assign(base=pub["base_pub"], scenario=pub["scenario_pub"],
+                       change=pub["change_pub"], change_pct=pub["change_pct_pub"])
+    for column in ("direction", "demand_effect", "supply_effect", "catchment_effect"):
+        rows[column] = rows[column].astype(object).where(shown, None)
+    return rows[pub["published"].to_numpy()].reset_index(drop=True)
+
+
+def field_types(columns):
+    return {c: "int" if c in _INT else "text" if c in _TEXT else "float" for c in columns}

@@ -1,0 +1,209 @@
+-- Governance: role membership, the tamper-proof run log, row-level security of
+-- providers on facilities, and the records-of-processing report.
+--
+-- The only SECURITY DEFINER functions of the extension are here, and they are
+-- kept tiny: the run log (no role holds INSERT/UPDATE on welfare.run, so no role
+-- can forge or edit it) and role membership (welfare_admin holds no CREATEROLE).
+-- They pin search_path = pg_catalog, pg_temp and qualify every name.
+
+-- Who is acting: the role chosen with SET ROLE, else the login (session) user.
+-- Inside a SECURITY DEFINER function current_user is the owner, but the `role`
+-- setting still names the caller's SET ROLE.
+CREATE OR REPLACE FUNCTION welfare._caller() RETURNS text
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $$ SELECT COALESCE(NULLIF(pg_catalog.current_setting('role'), 'none'), session_user::text) $$;
+COMMENT ON FUNCTION welfare._caller() IS
+    'role accountable for the current statement: SET ROLE role, else the login user (internal)';
+
+CREATE OR REPLACE FUNCTION welfare.log_run_start(kind text, parameters jsonb DEFAULT '{}'::jsonb)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id bigint;
+BEGIN
+    IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'run kind % is not a lowercase name', COALESCE(pg_catalog.quote_literal(kind), 'NULL')
+          USING ERRCODE = 'invalid_parameter_value', HINT = 'e.g. accessibility';
+    END IF;
+    IF parameters IS NULL OR pg_catalog.jsonb_typeof(parameters) <> 'object'
+       OR pg_catalog.octet_length(parameters::text) > 100000 THEN
+        RAISE EXCEPTION 'run parameters must be a JSON object of at most 100 kB'
+          USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO welfare.run (kind, parameters, run_by)
+    VALUES (kind, parameters, welfare._caller())
+    RETURNING run_id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION welfare.log_run_start(text, jsonb) IS
+    'appends a run to welfare.run as the calling role (status running) and returns its id; '
+    'the only way to add a run';
+
+CREATE OR REPLACE FUNCTION welfare.log_run_finish(
+    run_id bigint, status text DEFAULT 'ok', message text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF status IS NULL OR status NOT IN ('ok', 'failed', 'cancelled') THEN
+        RAISE EXCEPTION 'run status % is not ok, failed or cancelled',
+            COALESCE(pg_catalog.quote_literal(status), 'NULL')
+          USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE welfare.run r
+       SET status = log_run_finish.status,
+           finished_at = pg_catalog.clock_timestamp(),
+           duration_ms = GREATEST(0, 1000 * EXTRACT(epoch FROM pg_catalog.clock_timestamp() - r.started_at)),
+           message = pg_catalog.left(log_run_finish.message, 10000)
+     WHERE r.run_id = log_run_finish.run_id AND r.status = 'running'
+       AND r.run_by = welfare._caller();
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'run % is not a running run started by %', run_id, welfare._caller()
+          USING ERRCODE = 'insufficient_privilege',
+                HINT = 'a run is finished once, by the role that started it (welfare.log_run_start)';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION welfare.log_run_finish(bigint, text, text) IS
+    'finishes a running run of the calling role once: status, end time, server-measured '
+    'duration, message; the only way to change a run';
+
+-- Role membership without CREATEROLE: validated, identifiers quoted, logged.
+CREATE OR REPLACE FUNCTION welfare._set_role_membership(grant_it boolean, role text, member text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF role IS NULL OR role NOT IN ('welfare_admin', 'welfare_analyst', 'welfare_provider',
+                                    'welfare_bi_reader') THEN
+        RAISE EXCEPTION 'role % is not a Welfare Intelligence role', COALESCE(pg_catalog.quote_literal(role), 'NULL')
+          USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'use welfare_admin, welfare_analyst, welfare_provider or welfare_bi_reader';
+    END IF;
+    IF member IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = member) THEN
+        RAISE EXCEPTION 'no database role named %', COALESCE(pg_catalog.quote_literal(member), 'NULL')
+          USING ERRCODE = 'undefined_object', HINT = 'CREATE ROLE ... LOGIN first (a superuser does it)';
+    END IF;
+    IF member LIKE 'welfare\_%' AND member IN ('welfare_admin', 'welfare_analyst',
+                                                'welfare_provider', 'welfare_bi_reader')
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = member AND r.rolsuper)
+       OR member LIKE 'pg\_%' THEN
+        RAISE EXCEPTION 'role % cannot be given Welfare Intelligence roles', pg_catalog.quote_ident(member)
+          USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'members are users or groups of people, not the platform''s own or system roles';
+    END IF;
+    IF grant_it THEN
+        EXECUTE pg_catalog.format('GRANT %I TO %I', role, member);
+    ELSE
+        EXECUTE pg_catalog.format('REVOKE %I FROM %I', role, member);
+    END IF;
+    INSERT INTO welfare.run (kind, parameters, run_by, status, finished_at, duration_ms)
+    VALUES (CASE WHEN grant_it THEN 'grant_role' ELSE 'revoke_role' END,
+            pg_catalog.jsonb_build_object('role', role, 'member', member),
+            welfare._caller(), 'ok', pg_catalog.clock_timestamp(), 0);
+END
+$$;
+COMMENT ON FUNCTION welfare._set_role_membership(boolean, text, text) IS
+    'body of welfare.grant_role / welfare.revoke_role (internal)';
+
+CREATE OR REPLACE FUNCTION welfare.grant_role(role text, member text) RETURNS void
+LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $$ SELECT welfare._set_role_membership(true, role, member) $$;
+COMMENT ON FUNCTION welfare.grant_role(text, text) IS
+    'makes an existing database role a member of one of the four Welfare Intelligence roles '
+    '(admin only; logged in welfare.run)';
+
+CREATE OR REPLACE FUNCTION welfare.revoke_role(role text, member text) RETURNS void
+LANGUAGE sql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $$ SELECT welfare._set_role_membership(false, role, member) $$;
+COMMENT ON FUNCTION welfare.revoke_role(text, text) IS
+    'removes a database role from one of the four Welfare Intelligence roles (admin only; logged)';
+
+-- Row-level security. Table owners (the installing superuser, hence the
+-- welfare_bi views and imports run by a superuser) bypass it.
+ALTER TABLE welfare.provider_member ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS provider_member_staff ON welfare.provider_member;
+CREATE POLICY provider_member_staff ON welfare.provider_member FOR ALL TO welfare_admin
+    USING (true) WITH CHECK (true);
+DROP POLICY IF EXISTS provider_member_analyst ON welfare.provider_member;
+CREATE POLICY provider_member_analyst ON welfare.provider_member FOR SELECT TO welfare_analyst
+    USING (true);
+DROP POLICY IF EXISTS provider_member_own ON welfare.provider_member;
+CREATE POLICY provider_member_own ON welfare.provider_member FOR SELECT TO welfare_provider
+    USING (pg_catalog.pg_has_role(current_user,
+               (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = role_name), 'MEMBER'));
+
+ALTER TABLE welfare.facility ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS facility_staff ON welfare.facility;
+CREATE POLICY facility_staff ON welfare.facility FOR ALL TO welfare_admin
+    USING (true) WITH CHECK (true);
+DROP POLICY IF EXISTS facility_analyst ON welfare.facility;
+CREATE POLICY facility_analyst ON welfare.facility FOR SELECT TO welfare_analyst USING (true);
+-- provider: sees the published list and its own facilities; writes only its own.
+-- provider_member rows it can see are already only its own (policy above).
+DROP POLICY IF EXISTS facility_provider_read ON welfare.facility;
+CREATE POLICY facility_provider_read ON welfare.facility FOR SELECT TO welfare_provider
+    USING (published OR provider_org IN (SELECT m.provider_org FROM welfare.provider_member m));
+DROP POLICY IF EXISTS facility_provider_insert ON welfare.facility;
+CREATE POLICY facility_provider_insert ON welfare.facility FOR INSERT TO welfare_provider
+    WITH CHECK (provider_org IN (SELECT m.provider_org FROM welfare.provider_member m));
+DROP POLICY IF EXISTS facility_provider_update ON welfare.facility;
+CREATE POLICY facility_provider_update ON welfare.facility FOR UPDATE TO welfare_provider
+    USING (provider_org IN (SELECT m.provider_org FROM welfare.provider_member m))
+    WITH CHECK (provider_org IN (SELECT m.provider_org FROM welfare.provider_member m));
+
+-- Records of processing (GDPR Art. 30), generated from welfare.source and the
+-- catalog: what is held, why, on which legal basis, for how long, where it is
+-- stored and which roles can read it.
+CREATE OR REPLACE FUNCTION welfare.processing_records()
+RETURNS TABLE (source_id text, dataset text, controller text, purpose text, legal_basis text,
+               personal_data boolean, licence text, retention text, retrieved date,
+               stored_in text, recipients text, safeguards text)
+LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    tab record;
+    counts jsonb := '{}'::jsonb;
+    part jsonb;
+    sup text := COALESCE(welfare.setting_value('suppress_below'), '8');
+    rnd text := COALESCE(welfare.setting_value('round_to'), '5');
+BEGIN
+    -- rows per source in every welfare table that has a source_id column
+    FOR tab IN
+        SELECT c.relname FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+         WHERE n.nspname = 'welfare' AND c.relkind = 'r' AND a.attname = 'source_id'
+           AND NOT a.attisdropped AND c.relname <> 'source'
+         ORDER BY c.relname
+    LOOP
+        EXECUTE pg_catalog.format(
+            'SELECT COALESCE(pg_catalog.jsonb_object_agg(s.source_id, %L || '' ('' || s.n || '' rows)''), ''{}'') '
+            'FROM (SELECT t.source_id, count(*) AS n FROM welfare.%I t GROUP BY t.source_id) s',
+            tab.relname, tab.relname) INTO part;
+        SELECT COALESCE(pg_catalog.jsonb_object_agg(k, CASE WHEN counts ? k
+                   THEN pg_catalog.to_jsonb((counts ->> k) || ', ' || (part ->> k))
+                   ELSE part -> k END), '{}')
+          INTO part FROM pg_catalog.jsonb_object_keys(part) k;
+        counts := counts || part;
+    END LOOP;
+    RETURN QUERY
+    SELECT s.source_id, s.name, s.owner_org, s.purpose, s.legal_basis, s.personal_data,
+           s.licence, s.retention, s.retrieved,
+           COALESCE(counts ->> s.source_id, 'not used by any table'),
+           'welfare_admin and welfare_analyst (raw); welfare_provider and welfare_bi_reader '
+           'see only published aggregates (schema welfare_bi) and the published facility list',
+           pg_catalog.format('counts 1-%s suppressed and others rounded to %s in every published '
+                  'output; rates hidden for small denominators; sensitive targets only at fixed '
+                  'geographies; role-based access with row-level security for providers; every '
+                  'analysis run logged (welfare.run)',
+                  (sup::integer - 1)::text, rnd)
+      FROM welfare.source s
+     ORDER BY s.source_id;
+END
+$$;
+COMMENT ON FUNCTION welfare.processing_records() IS
+    'records of processing (GDPR Art. 30) per dataset: controller, purpose, legal basis, '
+    'personal data, retention, where it is stored, recipients, safeguards';

@@ -1,0 +1,161 @@
+"""Differencing audit and the privacy extensions: intervals worked out by hand."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from welfare_core.errors import InputError
+from welfare_core.privacy import Rules, merge_small_zones, publish_zone_indicators, safe_composites
+from welfare_core.privacy_audit import (DisclosureRisk, audit_publication, feasible_intervals,
+                                        published_bounds)
+
+NAN = float("nan")
+
+
+def district(d, n1, n2, n3, exact=False):
+    return pd.DataFrame({"zone_id": ["D", "N1", "N2", "N3"], "parent_id": [None, "D", "D", "D"],
+                         "published": [d, n1, n2, n3], "exact": [exact] * 4})
+
+
+def test_bounds_of_published_values():
+    lo, hi = published_bounds([15, 10, 0, NAN, 153], exact=[False, False, False, False, True])
+    # 15 <- whole 13..17; 10 <- whole 8..12 (7 would be suppressed); 0 <- below 0.5;
+    # suppressed <- whole 1..7; exact 153 is 153
+    assert lo.tolist() == [12.5, 7.5, 0.0, 0.5, 153]
+    assert hi.tolist() == [17.5, 12.5, 0.5, 7.5, 153]
+
+
+def test_rounded_publication_keeps_the_suppressed_cell_uncertain():
+    # N1 = D - N2 - N3 in [152.5 - 102.5 - 52.5, 157.5 - 97.5 - 47.5] = [-2.5, 12.5], cut to [0.5, 7.5]
+    res = audit_publication(district(155, NAN, 100, 50))
+    assert res.passed
+    row = res.cells.iloc[0]
+    assert (row.zone_id, row.lower, row.upper, row.width) == ("N1", 0.5, 7.5, 7.0)
+
+
+def test_exact_totals_beside_suppression_leak_the_cell():
+    res = audit_publication(district(153, NAN, 100, 50, exact=True), exact="exact")
+    assert not res.passed
+    assert res.cells.iloc[0][["lower", "upper"]].tolist() == pytest.approx([3.0, 3.0])
+    with pytest.raises(DisclosureRisk, match="N1 in \\[3.00, 3.00\\]"):
+        res.raise_if_failed()
+
+
+def test_exact_parent_alone_is_not_enough_to_leak():
+    f = district(153, NAN, 100, 50)
+    f["exact"] = [True, False, False, False]
+    # N1 in [153 - 102.5 - 52.5, 153 - 97.5 - 47.5] = [-2, 8] -> [0.5, 7.5]
+    assert audit_publication(f, exact="exact").passed
+
+
+def test_two_suppressed_siblings_share_their_uncertainty():
+    f = pd.DataFrame({"zone_id": ["D", "N1", "N2", "N3"], "parent_id": [None, "D", "D", "D"],
+                      "published": [106, NAN, NAN, 100], "exact": [True, False, False, True]})
+    # N1 + N2 = 6, each in [0.5, 7.5] -> N1 in [0.5, 5.5]: width 5, just enough
+    res = audit_publication(f, exact="exact")
+    assert res.cells.width.tolist() == pytest.approx([5.0, 5.0]) and res.passed
+    f.loc[0, "published"] = 102  # N1 + N2 = 2 -> [0.5, 1.5]
+    res = audit_publication(f, exact="exact")
+    assert res.cells.width.tolist() == pytest.approx([1.0, 1.0]) and not res.passed
+
+
+def test_three_levels_and_several_targets():
+    f = pd.DataFrame({
+        "target_id": ["a"] * 5 + ["b"] * 5,
+        "zone_id": ["C", "D1", "D2", "N1", "N2"] * 2,
+        "parent_id": [None, "C", "C", "D1", "D1"] * 2,
+        "published": [50, 50, 0, 50, NAN, 57, 57, 0, 50, NAN],
+        "exact": [False] * 5 + [True] * 5})
+    res = audit_publication(f, exact="exact")
+    assert res.cells.target_id.tolist() == ["a", "b"]
+    # a: N2 = D1 - N1 in [47.5 - 52.5, 52.5 - 47.5] = [-5, 5] -> [0.5, 5]; b: 57 - 50 = 7 exactly
+    assert res.cells.lower.tolist() == pytest.approx([0.5, 7.0])
+    assert res.cells.upper.tolist() == pytest.approx([5.0, 7.0])
+    assert res.cells.ok.tolist() == [False, False]
+    assert audit_publication(f, exact="exact", min_width=4).cells.ok.tolist() == [True, False]
+
+
+def test_contradictory_publication_is_an_error():
+    with pytest.raises(InputError, match="contradict"):
+        audit_publication(district(500, NAN, 100, 50))
+
+
+def test_audit_input_errors():
+    with pytest.raises(InputError, match="lacks column"):
+        audit_publication(pd.DataFrame({"zone_id": ["a"]}))
+    with pytest.raises(InputError, match="repeat"):
+        feasible_intervals(["a", "a"], [None, None], [0, 0], [1, 1], [True, False])
+    with pytest.raises(InputError, match="not negative"):
+        published_bounds([-5])
+
+
+def test_sensitive_targets_get_their_own_stricter_rules():
+    rules = Rules.from_settings({"sensitive_suppress_below": "11", "sensitive_round_to": "10"})
+    rows = pd.DataFrame({
+        "target_id": ["dis", "dis", "old"], "demand": [9.0, 24.0, 9.0],
+        "reference_population": [300.0, 400.0, 1000.0], "incidence_per_100": [3.0, 6.0, 0.9],
+        "coverage_per_100": [1.0, 1.0, 1.0], "location_quotient": [1.0, 1.0, 1.0],
+        "gap": [1.0, 1.0, 1.0], "required": [1.0, 1.0, 1.0], "supply": [1.0, 1.0, 1.0]})
+    pub = publish_zone_indicators(rows, rules, sensitive={"dis"}, level="neighbourhood")
+    assert math.isnan(pub.demand[0]) and pub.demand[1] == 20 and pub.demand[2] == 10
+    assert math.isnan(pub.incidence_per_100[0])
+    with pytest.raises(InputError, match="below suppress_below"):
+        Rules(sensitive_suppress_below=5)
+    with pytest.raises(InputError, match="not a int"):
+        Rules.from_settings({"round_to": "five"})
+
+
+def test_composites_only_above_the_population_floor():
+    got = safe_composites([0.5, 0.9, 0.1], [99, 100, float("nan")])
+    assert math.isnan(got[0]) and got[1] == 0.9 and math.isnan(got[2])
+    merged = merge_small_zones(["C", "D1", "N1", "N2", "P"], [None, "C", "D1", "D1", "D1"],
+                               [1000, 150, 50, 120, 10], Rules(composite_min_population=100))
+    assert merged.tolist() == ["C", "D1", "D1", "N2", "D1"]
+    assert merge_small_zones(["X"], [None], [5]).tolist() == [None]
+
+
+# --- properties (hypothesis) --------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from welfare_core.privacy import safe_counts, safe_rates  # noqa: E402
+
+COUNTS = st.lists(st.one_of(st.floats(0, 1e7, allow_nan=False), st.integers(0, 40).map(float),
+                            st.just(float("nan"))), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=COUNTS, s=st.integers(3, 20), b=st.integers(1, 10))
+def test_safe_counts_never_small_never_unrounded(counts, s, b):
+    out = safe_counts(counts, Rules(suppress_below=s, round_to=b))
+    for x, y in zip(counts, out):
+        if math.isnan(y):
+            assert math.isnan(x) or 1 <= math.floor(x + 0.5) < s
+        else:
+            assert y % b == 0 and not 1 <= y < s and abs(y - x) <= b / 2 + 0.5
+
+
+@given(st.lists(st.one_of(st.floats(allow_nan=True), st.text(max_size=3)), max_size=5))
+def test_malformed_counts_are_input_errors_or_results(values):
+    try:
+        out = safe_counts(values)
+    except (InputError, ValueError, TypeError):
+        return
+    assert len(out) == len(values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(children=st.lists(st.lists(st.floats(0, 60), min_size=1, max_size=6), min_size=1, max_size=4))
+def test_audit_intervals_always_contain_the_truth(children):
+    """Soundness: publishing true counts by the rules, the audit's interval of every
+    suppressed cell contains its true value (it never claims more than is known)."""
+    rows = [("C", None, sum(sum(c) for c in children))]
+    for i, kids in enumerate(children):
+        rows.append((f"D{i}", "C", sum(kids)))
+        rows += [(f"N{i}_{j}", f"D{i}", v) for j, v in enumerate(kids)]
+    f = pd.DataFrame(rows, columns=["zone_id", "parent_id", "truth"])
+    f["published"] = safe_counts(f.truth)
+    res = audit_publication(f)
+    truth = f.set_index("zone_id").truth
+    for _, r in res.cells.iterrows():
+        assert r.lower - 1e-6 <= truth[r.zone_id] <= r.upper + 1e-6
