@@ -346,3 +346,46 @@ def test_processing_records(db):
     assert "welfare_bi" in recipients and "counts 1-7 suppressed" in safeguards
     as_role(db, "welfare_bi_reader")
     denied(db, "SELECT * FROM welfare.processing_records()")
+
+
+def test_dump_and_restore_gives_the_same_bi_results(city, tmp_path):
+    """README procedure: roles first (pg_dump leaves them out), then pg_dump / pg_restore."""
+    import subprocess
+    src = city["db"]
+    query = ("SELECT zone_id, target_id, demand, incidence_per_100, coverage_per_100, gap "
+             "FROM welfare_bi.zone_indicators ORDER BY zone_id, target_id")
+    with psycopg.connect(f"dbname={src}") as c:
+        want = c.execute(query).fetchall()
+        members = c.execute("SELECT * FROM welfare.provider_member ORDER BY 1").fetchall()
+        runs = c.execute("SELECT run_id, kind, run_by, status FROM welfare.run ORDER BY 1").fetchall()
+    assert want
+    roles = tmp_path / "roles.sql"
+    roles.write_text(subprocess.run(["pg_dumpall", "--roles-only"], check=True,
+                                    capture_output=True, text=True).stdout)
+    dump = tmp_path / "wi.dump"
+    subprocess.run(["pg_dump", "-Fc", "-f", str(dump), src], check=True)
+    dst = f"wi_test_restore_{secrets.token_hex(3)}"
+    with admin_conn() as a:
+        a.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dst)))
+    try:
+        # on a new cluster: psql -f roles.sql (errors for roles that exist are harmless)
+        subprocess.run(["psql", "-q", "-d", dst, "-f", str(roles)], capture_output=True)
+        out = subprocess.run(["pg_restore", "--exit-on-error", "-d", dst, str(dump)],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        with psycopg.connect(f"dbname={dst}") as c:
+            assert c.execute(query).fetchall() == want
+            assert c.execute("SELECT * FROM welfare.provider_member ORDER BY 1").fetchall() == members
+            assert c.execute("SELECT run_id, kind, run_by, status FROM welfare.run "
+                             "ORDER BY 1").fetchall() == runs
+            # privileges and row-level security come back with the extension script
+            c.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(city["sole"])))
+            assert [r[0] for r in c.execute("SELECT facility_id FROM welfare.facility "
+                                             "ORDER BY 1")] == ["F1", "F2", "F3"]
+            c.execute("RESET ROLE")
+            # a new run gets a new id (the sequence came back too)
+            new = c.execute("SELECT welfare.run_zone_indicators('neighbourhood', 2023)").fetchone()[0]
+            assert new > max(r[0] for r in runs)
+    finally:
+        with admin_conn() as a:
+            a.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dst)))
