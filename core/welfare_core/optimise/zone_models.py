@@ -132,8 +132,6 @@ def optimise_locations(tables, service_type_id, period, model="mclp", new_sites=
     demand (MCLP, p-median and equity). Returns ``(sites, allocation, summary)``:
     two DataFrames and a dict with :data:`SUMMARY_KEYS`.
     """
-    import pandas as pd
-
     report = progress
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}", hint=f"use one of {', '.join(MODELS)}")
@@ -147,26 +145,38 @@ def optimise_locations(tables, service_type_id, period, model="mclp", new_sites=
                          f"service type {service_type_id!r}", hint="lower new_sites or add candidate sites")
     if new_sites == 0 and n_exist == 0:
         raise InputError("new_sites: must be at least 1 when no facility of the type exists")
-    p = n_exist + new_sites
-    w, cutoff = inp["weights"], inp["cutoff"]
-    pre = list(range(n_exist))
-    cap = inp["capacity"] if capacitated else None
     dense = _costs(inp, None)
     if report:
         report(20)
+    sites, allocation, summary = _locate(model, dense, inp["weights"], inp["cutoff"], n_exist, new_sites,
+                                         inp["capacity"] if capacitated else None, time_limit,
+                                         inp["ids"], inp["kinds"], inp["names"], inp["s_xy"], inp["origins"])
+    summary.update(service_type_id=service_type_id, period=inp["period"], cost_unit=inp["cost_unit"])
+    sites["capacity"] = inp["capacity"]
+    sites["added_capacity"] = np.where(sites["chosen"] & (inp["kinds"] == "candidate"), inp["capacity"], 0.0)
+    if report:
+        report(100)
+    return sites, allocation, {k: summary[k] for k in SUMMARY_KEYS}
+
+
+def _locate(model, dense, w, cutoff, n_exist, new_sites, cap, time_limit, ids, kinds, names, s_xy, origins):
+    """Solve ``model`` on dense costs, the first ``n_exist`` columns open; frames as documented above."""
+    import pandas as pd
+
+    m = dense.shape[1]
+    p = n_exist + new_sites
+    pre = list(range(n_exist))
     if model == "mclp":
         res = classic.mclp(dense, w, cutoff, p, predefined=pre, capacities=cap, time_limit=time_limit)
     elif model == "p_median":
         res = classic.p_median(dense, w, p, predefined=pre, capacities=cap, time_limit=time_limit)
     elif model == "p_center":
-        if capacitated:
+        if cap is not None:
             raise InputError("capacitated: p_center has no capacitated form; use mclp or p_median")
         res = classic.p_center(dense, p, predefined=pre, time_limit=time_limit)
     else:
         res = welfare_models.equity(dense, w, cutoff, p, predefined=pre, capacities=cap,
                                     time_limit=time_limit).location
-    if report:
-        report(85)
     chosen = np.zeros(m, dtype=bool)
     chosen[list(res.selected)] = True
     # allocation: the model's split when capacitated, else each point to its assigned site
@@ -182,27 +192,73 @@ def optimise_locations(tables, service_type_id, period, model="mclp", new_sites=
             rows, cols, share = rows[keep], cols[keep], share[keep]
     has = w[rows] * share > 0  # points without demand are not allocated
     rows, cols, share = rows[has], cols[has], share[has]
-    allocation = pd.DataFrame({"zone_id": np.asarray(inp["origins"], dtype=object)[rows],
-                               "site_id": np.asarray(inp["ids"], dtype=object)[cols],
+    allocation = pd.DataFrame({"zone_id": np.asarray(origins, dtype=object)[rows],
+                               "site_id": np.asarray(ids, dtype=object)[cols],
                                "demand": w[rows] * share, "cost": dense[rows, cols], "share": share})
     allocation = allocation[list(ALLOCATION_COLUMNS)].sort_values(["zone_id", "site_id"]).reset_index(drop=True)
-    served = np.bincount(cols, weights=w[rows] * share, minlength=m)
-    npts = np.bincount(cols, minlength=m)
-    sites = pd.DataFrame({"site_id": inp["ids"], "kind": inp["kinds"], "name": inp["names"],
-                          "chosen": chosen, "x": inp["s_xy"][:, 0], "y": inp["s_xy"][:, 1],
-                          "capacity": inp["capacity"], "added_capacity": np.where(
-                              chosen & (inp["kinds"] == "candidate"), inp["capacity"], 0.0),
-                          "demand_served": served, "n_points": npts})[list(SITE_COLUMNS)]
+    kinds = np.asarray(kinds)
+    capacity = np.full(m, np.nan) if cap is None else np.asarray(cap, dtype=float)
+    sites = pd.DataFrame({"site_id": ids, "kind": kinds, "name": names, "chosen": chosen,
+                          "x": s_xy[:, 0], "y": s_xy[:, 1], "capacity": capacity,
+                          "added_capacity": np.where(chosen & (kinds == "candidate"), np.nan_to_num(capacity), 0.0),
+                          "demand_served": np.bincount(cols, weights=w[rows] * share, minlength=m),
+                          "n_points": np.bincount(cols, minlength=m)})[list(SITE_COLUMNS)]
     open_before = np.zeros(m, dtype=bool)
     open_before[:n_exist] = True
-    summary = dict(model=model, service_type_id=service_type_id, period=inp["period"], existing_sites=n_exist,
-                   new_sites=new_sites, p=p, max_cost=cutoff, cost_unit=inp["cost_unit"],
+    summary = dict(model=model, service_type_id=None, period=None, existing_sites=n_exist,
+                   new_sites=new_sites, p=p, max_cost=cutoff, cost_unit="m",
                    total_demand=float(w.sum()), unmet_before=None, unmet_after=None, budget=None, spend=None,
                    objective=res.objective, bound=res.bound, gap=res.gap, status=res.status, solver=res.solver,
                    seconds=res.seconds)
     summary.update(_before_after(dense, w, cutoff, open_before, chosen))
-    if report:
-        report(100)
+    return sites, allocation, summary
+
+
+def locate_points(model, demand_xy, weights, candidate_xy, new_sites, max_cost, *, existing_xy=None,
+                  candidate_capacity=None, existing_capacity=None, demand_ids=None, candidate_ids=None,
+                  existing_ids=None, time_limit=None, progress=None):
+    """:func:`optimise_locations` on plain points (planar metres): the QGIS door's generic form.
+
+    Sites are the existing points (always open) followed by the candidates;
+    capacities make the model capacitated (both must then be given when
+    there are existing points). Returns ``(sites, allocation, summary)``.
+    """
+    if model not in MODELS:
+        raise InputError(f"unknown model {model!r}", hint=f"use one of {', '.join(MODELS)}")
+    d_xy = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
+    c_xy = np.asarray(candidate_xy, dtype=float).reshape(-1, 2)
+    e_xy = np.zeros((0, 2)) if existing_xy is None else np.asarray(existing_xy, dtype=float).reshape(-1, 2)
+    n_exist = len(e_xy)
+    if isinstance(new_sites, bool) or not float(new_sites).is_integer() or int(new_sites) < 0:
+        raise InputError(f"new_sites: must be a whole number >= 0, got {new_sites!r}")
+    new_sites = int(new_sites)
+    if new_sites > len(c_xy):
+        raise InputError(f"new_sites: {new_sites} new sites asked but there are only {len(c_xy)} candidate sites",
+                         hint="lower new_sites or add candidate sites")
+    if new_sites + n_exist == 0:
+        raise InputError("new_sites: must be at least 1 when there are no existing facilities")
+    cutoff = costs_mod.check_max_cost(max_cost) if max_cost is not None else np.inf
+    if model in ("mclp", "equity") and not np.isfinite(cutoff):
+        raise InputError(f"max_cost: {model} needs the coverage cutoff")
+    w = np.asarray(weights, dtype=float).ravel()
+    s_xy = np.vstack([e_xy, c_xy])
+    dense = np.hypot(d_xy[:, None, 0] - s_xy[None, :, 0], d_xy[:, None, 1] - s_xy[None, :, 1])
+    cap = None
+    if candidate_capacity is not None:
+        if n_exist and existing_capacity is None:
+            raise InputError("existing_capacity: give the existing facilities' capacity too (capacitated model)")
+        cap = np.r_[np.asarray(existing_capacity if n_exist else [], dtype=float),
+                    np.asarray(candidate_capacity, dtype=float)]
+    ids = list(existing_ids if existing_ids is not None else [f"E{i}" for i in range(n_exist)]) + \
+        list(candidate_ids if candidate_ids is not None else [f"C{j}" for j in range(len(c_xy))])
+    kinds = ["existing"] * n_exist + ["candidate"] * len(c_xy)
+    origins = list(demand_ids) if demand_ids is not None else list(range(len(d_xy)))
+    if progress:
+        progress(20)
+    sites, allocation, summary = _locate(model, dense, w, cutoff, n_exist, new_sites, cap, time_limit, ids, kinds,
+                                         [None] * len(ids), s_xy, origins)
+    if progress:
+        progress(100)
     return sites, allocation, {k: summary[k] for k in SUMMARY_KEYS}
 
 

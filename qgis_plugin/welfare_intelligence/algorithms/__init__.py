@@ -12,3 +12,11 @@ from .zone_indicators import ZoneIndicators
 ALGORITHMS = (ValidateData, ZoneIndicators, Accessibility, ForecastDemand,
               PrivacySafeExport)
 ALGORITHMS += (SimulateScenario, CompareScenarios)
+from .compare_zones import CompareZones  # noqa: E402  (comparisons)
+from .composite_index import CompositeIndex  # noqa: E402
+from .equity_measures import EquityMeasures  # noqa: E402
+from .hot_spots import HotSpots  # noqa: E402
+ALGORITHMS += (CompositeIndex, HotSpots, CompareZones, EquityMeasures)
+from .allocate_capacity import AllocateCapacity  # noqa: E402  (optimisation)
+from .optimise_locations import OptimiseLocations  # noqa: E402
+ALGORITHMS += (OptimiseLocations, AllocateCapacity)

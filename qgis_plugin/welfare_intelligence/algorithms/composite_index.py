@@ -65,11 +65,11 @@ class CompositeIndex(WelfareAlgorithm):
                               "index: read their parent zone")
         progress(80)
         index = pub.index.assign(population=population)
-        out = {"OUTPUT": self.write_sink(*zone_sink(index, geometry), parameters, "OUTPUT",
-                                         context, geometry="MultiPolygon", crs=crs)}
+        out = {"OUTPUT": write_zone_sink(self, index, geometry, parameters, "OUTPUT", context,
+                                         crs)}
         comp = pub.contributions
-        out["OUTPUT_COMPONENTS"] = self.write_sink(comp, parameters, "OUTPUT_COMPONENTS", context,
-                                                   types=field_types(comp))
+        out["OUTPUT_COMPONENTS"] = self.write_sink(nulls(comp), parameters, "OUTPUT_COMPONENTS",
+                                                   context, types=field_types(comp))
         if context.willLoadLayerOnCompletion(out["OUTPUT"]):
             post = _POST_PROCESSORS[out["OUTPUT"]] = GraduateScore()
             context.layerToLoadOnCompletionDetails(out["OUTPUT"]).setPostProcessor(post)
@@ -206,9 +206,7 @@ def zone_sink(frame, geometry):
     return out, types
 
 
-# write_sink takes (frame, parameters, key, context, ...): zone_sink returns the frame and
-# its types, so callers pass types explicitly.
-def _write_zone_sink(alg, frame, geometry, parameters, key, context, crs):
+def write_zone_sink(alg, frame, geometry, parameters, key, context, crs):
     out, types = zone_sink(frame, geometry)
     return alg.write_sink(out, parameters, key, context, geometry="MultiPolygon", crs=crs,
                           types=types)
