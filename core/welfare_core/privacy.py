@@ -129,6 +129,7 @@ def publish_zone_indicators(rows, rules: Rules = DEFAULT, *, sensitive=(), level
     a level not in ``sensitive_levels`` get ``published`` = False: they only
     appear at fixed, coarser geographies. Demand of sensitive targets follows
     ``rules.for_target(True)`` (settings sensitive_suppress_below / _round_to).
+    Ranks and z-scores of a hidden value are hidden with it.
     """
     out = rows.copy()
     is_target = "target_id" in out
@@ -155,6 +156,13 @@ def publish_zone_indicators(rows, rules: Rules = DEFAULT, *, sensitive=(), level
                                              rows["reference_population"], rules)
         out.loc[hidden, ["coverage_per_100", "gap"]] = np.nan
         out["published"] = True
+    # A rank or z-score narrows down the value it ranks: hide it with the value.
+    for value, prefix in (("incidence_per_100", "incidence"), ("coverage_per_100", "coverage"),
+                          ("gap", "gap")):
+        gone = out[value].isna().to_numpy() if value in out else None
+        for col in (f"{prefix}_rank", f"{prefix}_pct_rank", f"{prefix}_z"):
+            if gone is not None and col in out:
+                out[col] = out[col].mask(gone)
     return out
 
 

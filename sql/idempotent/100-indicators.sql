@@ -88,10 +88,9 @@ CREATE OR REPLACE FUNCTION welfare._run_zone_indicators(level text, period integ
 RETURNS bigint
 LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $python$
-import json, time
+import json
 ind = GD.get("welfare_indicators @extversion@") or plpy.execute(
     "SELECT welfare._indicators_door()") and GD["welfare_indicators @extversion@"]
-t0 = time.perf_counter()
 run_id = plpy.execute(plpy.prepare(
     "SELECT welfare.log_run_start('zone_indicators', $1::jsonb) AS run_id",
     ["text"]), [json.dumps({"level": level, "period": period})])[0]["run_id"]
@@ -105,7 +104,9 @@ targets = targets.assign(
     published=pub_t["published"], demand_pub=pub_t["demand"],
     reference_population_pub=pub_t["reference_population"],
     incidence_pub=pub_t["incidence_per_100"], coverage_pub=pub_t["coverage_per_100"],
-    gap_pub=pub_t["gap"], location_quotient_pub=pub_t["location_quotient"])
+    gap_pub=pub_t["gap"], location_quotient_pub=pub_t["location_quotient"],
+    incidence_rank_pub=pub_t["incidence_rank"], incidence_pct_rank_pub=pub_t["incidence_pct_rank"],
+    coverage_rank_pub=pub_t["coverage_rank"], coverage_pct_rank_pub=pub_t["coverage_pct_rank"])
 services = services.assign(
     reference_population_pub=pub_s["reference_population"],
     coverage_pub=pub_s["coverage_per_100"], gap_pub=pub_s["gap"])

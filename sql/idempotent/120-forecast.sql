@@ -101,15 +101,14 @@ CREATE OR REPLACE FUNCTION welfare._run_forecast_demand(
 RETURNS bigint
 LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $python$
-import json, time
+import json
 fd = GD.get("welfare_forecast @extversion@") or plpy.execute(
     "SELECT welfare._forecast_door()") and GD["welfare_forecast @extversion@"]
-t0 = time.perf_counter()
 params = {"target": target, "horizon": horizon, "method": method, "level": level,
           "step": step, "control": control, "damping": damping, "interval": interval_level}
 run_id = plpy.execute(plpy.prepare(
-    "INSERT INTO welfare.run (kind, parameters) VALUES ('forecast_demand', $1::jsonb) "
-    "RETURNING run_id", ["text"]), [json.dumps(params)])[0]["run_id"]
+    "SELECT welfare.log_run_start('forecast_demand', $1::jsonb) AS run_id", ["text"]),
+    [json.dumps(params)])[0]["run_id"]
 frame = fd.demand(target, horizon, method, level, step, control, damping, interval_level)
 sensitive = [r["target_id"] for r in plpy.execute(
     "SELECT target_id FROM welfare.target WHERE sensitive")]
@@ -119,10 +118,8 @@ plpy.execute(plpy.prepare(
     f"INSERT INTO welfare.forecast_result (run_id, {cols}) SELECT $1, {cols} "
     "FROM pg_catalog.json_populate_recordset(NULL::welfare.forecast_result, $2)",
     ["bigint", "json"]), [run_id, fd.records(frame, frame.columns)])
-plpy.execute(plpy.prepare(
-    "UPDATE welfare.run SET status = 'ok', finished_at = pg_catalog.clock_timestamp(), "
-    "duration_ms = $2, message = $3 WHERE run_id = $1", ["bigint", "double precision", "text"]),
-    [run_id, (time.perf_counter() - t0) * 1000.0, frame["note"].iloc[0]])
+plpy.execute(plpy.prepare("SELECT welfare.log_run_finish($1, 'ok', $2)", ["bigint", "text"]),
+             [run_id, frame["note"].iloc[0]])
 return run_id
 $python$;
 COMMENT ON FUNCTION welfare._run_forecast_demand(text, integer, text, text, integer, text, double precision, double precision)

@@ -33,6 +33,10 @@ CREATE TABLE welfare.zone_indicator_result (
     coverage_pub double precision,
     gap_pub double precision,
     location_quotient_pub double precision,
+    incidence_rank_pub integer,
+    incidence_pct_rank_pub double precision,
+    coverage_rank_pub integer,
+    coverage_pct_rank_pub double precision,
     PRIMARY KEY (run_id, zone_id, target_id)
 );
 COMMENT ON TABLE welfare.zone_indicator_result IS
@@ -99,6 +103,10 @@ COMMENT ON COLUMN welfare.zone_indicator_result.incidence_pub IS 'incidence as p
 COMMENT ON COLUMN welfare.zone_indicator_result.coverage_pub IS 'coverage as published (hidden for small demand)';
 COMMENT ON COLUMN welfare.zone_indicator_result.gap_pub IS 'gap as published (hidden when demand is suppressed)';
 COMMENT ON COLUMN welfare.zone_indicator_result.location_quotient_pub IS 'location quotient as published';
+COMMENT ON COLUMN welfare.zone_indicator_result.incidence_rank_pub IS 'incidence rank as published (hidden with the incidence)';
+COMMENT ON COLUMN welfare.zone_indicator_result.incidence_pct_rank_pub IS 'incidence percentile rank as published';
+COMMENT ON COLUMN welfare.zone_indicator_result.coverage_rank_pub IS 'coverage rank as published (hidden with the coverage)';
+COMMENT ON COLUMN welfare.zone_indicator_result.coverage_pct_rank_pub IS 'coverage percentile rank as published';
 
 COMMENT ON COLUMN welfare.zone_service_result.run_id IS 'run that produced the row (welfare.run)';
 COMMENT ON COLUMN welfare.zone_service_result.zone_id IS 'zone';

@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from welfare_core.errors import InputError
@@ -66,3 +67,24 @@ def test_published_indicators_hide_what_reveals_small_counts():
     assert pub.published.tolist() == [False, False, True]   # sensitive at section level
     assert publish_zone_indicators(rows, sensitive={"disabled"},
                                    level="neighbourhood").published.all()
+
+
+def test_ranks_and_z_of_hidden_values_are_hidden():
+    from fixtures import tiny_city as tc
+    from welfare_core.indicators import zone_indicators
+    from welfare_core.privacy import publish_zone_indicators
+    t = tc.tables()
+    small = (t["demand"].zone_id == "015146-N2") & (t["demand"].target_id == "pop_0_2")
+    t["demand"].loc[small, "demand"] = 3.0        # suppressed when published
+    rows, services = zone_indicators(t, "neighbourhood", 2023)
+    pub = publish_zone_indicators(rows, level="neighbourhood").set_index(["zone_id", "target_id"])
+    hidden = pub.loc[("015146-N2", "pop_0_2")]
+    assert hidden[["incidence_rank", "incidence_pct_rank", "incidence_z", "coverage_rank",
+                   "coverage_pct_rank", "coverage_z"]].isna().all()
+    # 40 children in N1: published; incidence 40/1340 is now the highest of
+    # 40/1340, 3/1160, 0/1000, 20/1220, so rank 4
+    shown = pub.loc[("015146-N1", "pop_0_2")]
+    assert shown.incidence_rank == 4 and not pd.isna(shown.incidence_z)
+    pub_s = publish_zone_indicators(services, level="neighbourhood").set_index(
+        ["zone_id", "service_type_id"])
+    assert pub_s.loc[("015146-N2", "nursery")][["gap_rank", "coverage_z"]].isna().all()

@@ -66,7 +66,7 @@ def test_roles_and_privileges(conn):
     assert priv("welfare_admin", "welfare.population", "INSERT")
     assert priv("welfare_analyst", "welfare.population", "SELECT")
     assert not priv("welfare_analyst", "welfare.population", "INSERT")
-    assert priv("welfare_analyst", "welfare.run", "INSERT")
+    assert not priv("welfare_analyst", "welfare.run", "INSERT")  # only via log_run_start
     assert not priv("welfare_provider", "welfare.population", "SELECT")
     assert not priv("welfare_bi_reader", "welfare.zone", "SELECT")
     assert not priv("public", "welfare.zone", "SELECT")
@@ -77,15 +77,23 @@ def test_roles_and_privileges(conn):
                             "'welfare.validate_data()', 'EXECUTE')").fetchone()[0]
 
 
+# The run log's writers are the only SECURITY DEFINER functions: no role may
+# write welfare.run directly (test_privileges.py checks them in detail).
+DEFINERS = {"welfare.log_run_start(text,jsonb)", "welfare.log_run_finish(bigint,text,text)",
+            "welfare._set_role_membership(boolean,text,text)"}
+
+
 def test_functions_are_invoker_with_pinned_search_path(conn):
     rows = conn.execute(
         "SELECT p.oid::regprocedure::text, p.prosecdef, p.proconfig FROM pg_proc p "
         "JOIN pg_depend d ON d.objid = p.oid AND d.deptype = 'e' JOIN pg_extension e "
         "ON e.oid = d.refobjid WHERE e.extname = 'welfare_intelligence'").fetchall()
     assert rows
+    assert {sig for sig, definer, _ in rows if definer} == DEFINERS
     for sig, definer, config in rows:
-        assert not definer, sig
-        assert "search_path=pg_catalog, public, pg_temp" in (config or []), sig
+        pinned = "search_path=pg_catalog, pg_temp" if definer else \
+            "search_path=pg_catalog, public, pg_temp"
+        assert pinned in (config or []), sig
 
 
 def test_privacy_and_srid_defaults(conn):
