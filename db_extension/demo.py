@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -161,6 +162,106 @@ def print_forecast(conn, horizon_year: int = 2030) -> None:
         print(f"  {zone[:24]:24s} {fmt(gap, 1):>10s} beds")
 
 
+SVI_COMPONENTS = json.dumps([
+    "poverty_absolute", "unemployed_15_64", "low_education_25_64",
+    {"name": "hh_economic_hardship", "theme": "socioeconomic"},
+    {"name": "old_alone_65plus", "theme": "household"}, {"name": "nss_75plus", "theme": "household"},
+    {"name": "disability", "theme": "household"},
+    {"name": "hh_single_parent_minors", "theme": "household"},
+    {"name": "newcomers_non_eu", "theme": "minority"}, {"name": "foreign_minors", "theme": "minority"},
+    {"name": "severe_crowding", "theme": "housing"}, {"name": "hh_social_housing", "theme": "housing"}])
+
+
+def print_vulnerability(conn, indicator_run: int) -> None:
+    """CDC SVI method over twelve targets, and LISA hot spots of the care gap of the 75+."""
+    step("Composite vulnerability (CDC SVI method, 12 targets in 4 themes) and hot spots")
+    conn.execute("SELECT welfare.run_composite_index(%s, %s::jsonb, 'svi', name => 'vulnerability')",
+                 [indicator_run, SVI_COMPONENTS])
+    conn.execute("SELECT welfare.run_hot_spots(%s, 'nss_75plus', 'gap', permutations => 999, "
+                 "seed => 1)", [indicator_run])
+    conn.commit()
+    print("  Most vulnerable neighbourhoods (score = sum of theme percentile ranks, re-ranked):")
+    for zone, score, pct, flags in conn.execute(
+            "SELECT zone_name, score, pct_rank, flags FROM welfare_bi.composite_index "
+            "WHERE index_name = 'vulnerability' AND zone_level = 'neighbourhood' "
+            "ORDER BY score DESC NULLS LAST, zone_id LIMIT 5"):
+        print(f"  {zone:24s} score {fmt(score, 2):>6s}  percentile {fmt(pct, 2):>5s}  "
+              f"flags {fmt(flags)}")
+    classes = dict(conn.execute(
+        "SELECT lisa_class, count(*) FROM welfare_bi.hot_spots WHERE indicator = 'nss_75plus:gap' "
+        "AND zone_level = 'neighbourhood' GROUP BY 1").fetchall())
+    print("\n  Hot spots of the care gap for non-self-sufficient 75+ (local Moran, 999 permutations):")
+    print("  " + ", ".join(f"{k}: {v}" for k, v in sorted(classes.items(), key=lambda kv: str(kv[0]))))
+    for (zone,) in conn.execute(
+            "SELECT zone_name FROM welfare_bi.hot_spots WHERE indicator = 'nss_75plus:gap' "
+            "AND zone_level = 'neighbourhood' AND lisa_class = 'high-high' ORDER BY zone_id"):
+        print(f"  high-high: {zone}")
+
+
+def print_scenario(conn) -> None:
+    """Close the smallest elderly day centre, open two at candidate sites: who gains, who loses."""
+    step("Scenario: close one elderly day centre, open two new ones (60 places each)")
+    closed, sites = conn.execute(
+        "SELECT (SELECT facility_id FROM welfare.facility WHERE service_type_id = "
+        "'elderly_day_centre' AND municipality_code = %s ORDER BY capacity, facility_id LIMIT 1), "
+        "(SELECT array_agg(site_id ORDER BY site_id) FROM (SELECT site_id FROM "
+        "welfare.candidate_site WHERE municipality_code = %s AND service_type_id IS NOT DISTINCT "
+        "FROM 'elderly_day_centre' OR service_type_id IS NULL ORDER BY site_id LIMIT 2) s)",
+        [MILAN, MILAN]).fetchone()
+    sid = conn.execute("SELECT welfare.create_scenario(%s, %s, true)",
+                       ["Day centres: close one, open two",
+                        f"close {closed}; open 60 places at {sites[0]} and {sites[1]}"]).fetchone()[0]
+    conn.execute("SELECT welfare.add_scenario_change(%s, 'close', %s::jsonb)",
+                 [sid, json.dumps({"facility_id": closed})])
+    for i, site in enumerate(sites, 1):
+        conn.execute("SELECT welfare.add_scenario_change(%s, 'open', %s::jsonb)", [sid, json.dumps(
+            {"facility_id": f"DEMO-CDI-{i}", "service_type_id": "elderly_day_centre",
+             "capacity": 60, "site_id": site})])
+    t0 = time.perf_counter()
+    run = conn.execute("SELECT welfare.run_scenario(%s, 'neighbourhood', %s)",
+                       [sid, PERIOD]).fetchone()[0]
+    conn.commit()
+    print(f"  closed {closed}, opened at {sites[0]} and {sites[1]}  "
+          f"(run {run}, {time.perf_counter() - t0:.1f} s)")
+    print(f"  {'':7s} {'neighbourhood':24s} {'target':18s} {'access before':>13s} {'after':>8s}")
+    for side, order in (("gains", "DESC"), ("losses", "ASC")):
+        for zone, target, base, after in conn.execute(
+                "SELECT z.name, r.target_id, r.base, r.scenario FROM welfare.scenario_result r "
+                "JOIN welfare.zone z USING (zone_id) WHERE r.run_id = %s AND r.measure = 'access' "
+                f"AND r.direction = %s ORDER BY r.change {order}, r.zone_id LIMIT 3",
+                [run, "gain" if side == "gains" else "loss"]):
+            print(f"  {side:7s} {zone:24s} {target:18s} {fmt(base, 2):>13s} {fmt(after, 2):>8s}")
+
+
+def print_optimisation(conn) -> None:
+    """Five new elderly day centres (MCLP, exact) and 300 nursery places spread (capacity LP)."""
+    step("Optimisation: 5 new elderly day centres (MCLP) and 300 more nursery places")
+    run = conn.execute("SELECT welfare.run_optimise_locations('elderly_day_centre', 'mclp', 5, %s)",
+                       [PERIOD]).fetchone()[0]
+    conn.commit()
+    existing, new, cutoff, before, after, status, gap, seconds = conn.execute(
+        "SELECT existing_sites, new_sites, max_cost, coverage_pct_before, coverage_pct_after, "
+        "status, gap, seconds FROM welfare.optimise_summary WHERE run_id = %s", [run]).fetchone()
+    print(f"  {existing} centres kept, {new} opened: demand within {cutoff:,.0f} m "
+          f"{before:.1f} % -> {after:.1f} %  ({status}, gap {fmt(gap, 4)}, {seconds:.2f} s)")
+    for site, name in conn.execute("SELECT site_id, site_name FROM welfare_bi.optimise_sites "
+                                   "WHERE run_id = %s AND new_site ORDER BY site_id", [run]):
+        print(f"  new site {site:16s} {name}")
+    run = conn.execute("SELECT welfare.run_allocate_capacity('nursery', 300, %s)",
+                       [PERIOD]).fetchone()[0]
+    conn.commit()
+    before, after, status = conn.execute(
+        "SELECT coverage_pct_before, coverage_pct_after, status FROM welfare_bi.optimise_summary "
+        "WHERE run_id = %s", [run]).fetchone()
+    print(f"\n  300 nursery places: need served within walking distance {before:.1f} % -> "
+          f"{after:.1f} % ({status}); largest additions:")
+    for name, capacity, added in conn.execute(
+            "SELECT site_name, capacity, added_capacity FROM welfare_bi.optimise_sites "
+            "WHERE run_id = %s AND added_capacity > 0 ORDER BY added_capacity DESC, site_id "
+            "LIMIT 5", [run]):
+        print(f"  {name[:34]:34s} {capacity:5.0f} places + {added:4.0f}")
+
+
 def export(db: str, out: Path) -> Path:
     """Published indicators (welfare_bi) joined to the zone polygons, as a GeoPackage."""
     import geopandas as gpd
@@ -252,6 +353,9 @@ def main(argv=None) -> int:
         print_summary(conn, runs["city"])
         print_accessibility(conn)
         print_forecast(conn)
+        print_vulnerability(conn, runs["neighbourhood"])
+        print_scenario(conn)
+        print_optimisation(conn)
     step("Outputs")
     gpkg = export(args.db, out)
     png = render(gpkg, out / "nursery_coverage.png")
