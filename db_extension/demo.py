@@ -191,7 +191,8 @@ def print_vulnerability(conn, indicator_run: int) -> None:
         "SELECT lisa_class, count(*) FROM welfare_bi.hot_spots WHERE indicator = 'nss_75plus:gap' "
         "AND zone_level = 'neighbourhood' GROUP BY 1").fetchall())
     print("\n  Hot spots of the care gap for non-self-sufficient 75+ (local Moran, 999 permutations):")
-    print("  " + ", ".join(f"{k}: {v}" for k, v in sorted(classes.items(), key=lambda kv: str(kv[0]))))
+    print("  " + ", ".join(f"{k or 'hidden (privacy)'}: {v}"
+                           for k, v in sorted(classes.items(), key=lambda kv: str(kv[0]))))
     for (zone,) in conn.execute(
             "SELECT zone_name FROM welfare_bi.hot_spots WHERE indicator = 'nss_75plus:gap' "
             "AND zone_level = 'neighbourhood' AND lisa_class = 'high-high' ORDER BY zone_id"):
@@ -205,8 +206,8 @@ def print_scenario(conn) -> None:
         "SELECT (SELECT facility_id FROM welfare.facility WHERE service_type_id = "
         "'elderly_day_centre' AND municipality_code = %s ORDER BY capacity, facility_id LIMIT 1), "
         "(SELECT array_agg(site_id ORDER BY site_id) FROM (SELECT site_id FROM "
-        "welfare.candidate_site WHERE municipality_code = %s AND service_type_id IS NOT DISTINCT "
-        "FROM 'elderly_day_centre' OR service_type_id IS NULL ORDER BY site_id LIMIT 2) s)",
+        "welfare.candidate_site WHERE municipality_code = %s AND (service_type_id IS NULL "
+        "OR service_type_id = 'elderly_day_centre') ORDER BY site_id LIMIT 2) s)",
         [MILAN, MILAN]).fetchone()
     sid = conn.execute("SELECT welfare.create_scenario(%s, %s, true)",
                        ["Day centres: close one, open two",
