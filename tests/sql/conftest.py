@@ -2,7 +2,7 @@
 import psycopg
 import pytest
 
-from sql.wi_sql import fresh_database
+from sql.wi_sql import fresh_database, import_all
 
 
 @pytest.fixture(scope="module")
@@ -17,3 +17,13 @@ def conn(dbname):
     with psycopg.connect(f"dbname={dbname}") as c:
         yield c
         c.rollback()
+
+
+@pytest.fixture(scope="module")
+def loaded(dbname):
+    """The module's database with the tiny city (tests/fixtures/tiny_city.py) loaded."""
+    from fixtures import tiny_city as tc
+    with psycopg.connect(f"dbname={dbname}") as c:
+        assert import_all(c, tc.tables()) == []
+        c.commit()
+    return dbname

@@ -6,34 +6,8 @@ import pytest
 import psycopg
 
 from fixtures import tiny_city as tc
-from sql.wi_sql import import_all
+from sql.wi_sql import assert_same, frame
 from welfare_core.indicators import SERVICE_COLUMNS, TARGET_COLUMNS, zone_indicators
-
-
-@pytest.fixture(scope="module")
-def loaded(dbname):
-    with psycopg.connect(f"dbname={dbname}") as c:
-        assert import_all(c, tc.tables()) == []
-        c.commit()
-    return dbname
-
-
-def frame(conn, query, params, columns):
-    return pd.DataFrame(conn.execute(query, params).fetchall(), columns=list(columns))
-
-
-def assert_same(sql_frame, core_frame, keys):
-    a = sql_frame.sort_values(keys).reset_index(drop=True)
-    b = core_frame.sort_values(keys).reset_index(drop=True)
-    assert len(a) == len(b) > 0
-    for col in core_frame.columns:
-        for x, y in zip(a[col], b[col]):
-            if y is None or (not isinstance(y, str) and pd.isna(y)):
-                assert pd.isna(x), (col, x, y)  # NULL (pandas shows it as NaN)
-            elif isinstance(y, str):
-                assert x == y, (col, x, y)
-            else:
-                assert x == pytest.approx(float(y), rel=1e-12, abs=1e-12), (col, x, y)
 
 
 @pytest.mark.parametrize("level", ["neighbourhood", "district", "city"])

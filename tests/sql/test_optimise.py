@@ -10,7 +10,6 @@ import psycopg
 import pytest
 
 from fixtures import tiny_city as tc
-from sql.wi_sql import import_all
 from welfare_core.optimise import zone_models
 
 # demand points (id, weight, x, y) and candidate sites (id, capacity, x, y), metres from (X0, Y0)
@@ -93,14 +92,6 @@ def test_generic_errors_are_clean(rel, sql, sqlstate, match):
 
 
 # --- model functions ------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def loaded(dbname):
-    with psycopg.connect(f"dbname={dbname}") as c:
-        assert import_all(c, tc.tables()) == []
-        c.commit()
-    return dbname
-
 
 def core_tables():
     t = tc.tables()

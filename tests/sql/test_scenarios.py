@@ -10,7 +10,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from fixtures import tiny_city as tc
-from sql.wi_sql import admin_conn, import_all
+from sql.wi_sql import admin_conn
 from welfare_core import scenario as sc
 from welfare_core import scenario_compare as cmp
 
@@ -24,14 +24,6 @@ SHORT_RSA = ("catchment", {"service_type_id": "rsa", "max_cost": 1000})
 COLS = ["zone_id", "level", "parent_id", "period", "target_id", "measure", "base", "scenario",
         "change", "change_pct", "direction", "demand_effect", "supply_effect",
         "catchment_effect", "null_reason"]
-
-
-@pytest.fixture(scope="module")
-def loaded(dbname):
-    with psycopg.connect(f"dbname={dbname}") as c:
-        assert import_all(c, tc.tables()) == []
-        c.commit()
-    return dbname
 
 
 @pytest.fixture(scope="module")

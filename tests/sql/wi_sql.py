@@ -131,3 +131,26 @@ def table_contents(conn):
             "SELECT to_jsonb(t) FROM welfare.{} t").format(sql.Identifier(name))).fetchall()
         out[name] = sorted(str(r[0]) for r in rows)
     return out
+
+
+def frame(conn, query, params, columns):
+    """Rows of a query as a DataFrame with the given column names."""
+    import pandas as pd
+    return pd.DataFrame(conn.execute(query, params).fetchall(), columns=list(columns))
+
+
+def assert_same(sql_frame, core_frame, keys, *, rel=1e-12, abs_tol=1e-12):
+    """Every column of the core's frame equals the SQL rows (NULL where the core has NaN)."""
+    import pandas as pd
+    import pytest
+    a = sql_frame.sort_values(keys).reset_index(drop=True)
+    b = core_frame.sort_values(keys).reset_index(drop=True)
+    assert len(a) == len(b) > 0
+    for col in core_frame.columns:
+        for x, y in zip(a[col], b[col]):
+            if y is None or (not isinstance(y, str) and pd.isna(y)):
+                assert x is None or pd.isna(x), (col, x, y)  # NULL (pandas shows it as NaN)
+            elif isinstance(y, str):
+                assert x == y, (col, x, y)
+            else:
+                assert x == pytest.approx(float(y), rel=rel, abs=abs_tol), (col, x, y)
