@@ -11,19 +11,15 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
 
 from . import helpdoc
 from .base import WelfareAlgorithm
+from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, GraduateOnLoad, field_types,
+                           note_left_out, output_frame, read_model, sensitive_targets,
+                           style_on_load, zone_geometry)
 
-CATALOGUE = ("target", "service_type", "service_target")
 METHODS = ("2sfca", "3sfca", "gravity")  # METHOD options: the index is stored in models
-VALUES = {"en": ("published (privacy rules applied)", "raw (analysts only)"),
-          "it": ("pubblicati (regole di riservatezza applicate)", "grezzi (solo analisti)")}
-PUBLISHED, RAW = 0, 1
 STYLE_FIELD = "access"
 _INT = ("period",)
 _TEXT = ("zone_id", "level", "parent_id", "municipality_code", "service_type_id", "target_id",
          "method", "cost_unit", "null_reason")
-
-# Post-processors must outlive the algorithm run (QGIS keeps only a pointer).
-_POST_PROCESSORS = {}
 
 
 class Accessibility(WelfareAlgorithm):
@@ -50,11 +46,8 @@ class Accessibility(WelfareAlgorithm):
         self.add_sink("OUTPUT", geometry="MultiPolygon")
 
     def compute(self, parameters, context, feedback, progress):
-        from welfare_core.errors import InputError
         from welfare_core.model import ZONE_LEVELS
         from welfare_core.zone_access import ACCESS_COLUMNS, zone_accessibility
-
-        from .zone_indicators import bundled_catalogue, model_frame, output_frame, zone_geometry
         service_type = self.parameterAsString(parameters, "SERVICE_TYPE", context).strip()
         level = ZONE_LEVELS[self.parameterAsEnum(parameters, "LEVEL", context)]
         period = self.parameterAsInt(parameters, "PERIOD", context)
@@ -63,22 +56,9 @@ class Accessibility(WelfareAlgorithm):
                     else self.parameterAsDouble(parameters, "MAX_COST", context))
         raw = self.parameterAsEnum(parameters, "VALUES", context) == RAW
 
-        inputs = self.read_tables(parameters, context, progress.scaled(0, 40))
+        inputs = read_model(self, parameters, context, feedback, progress, small=(0, 40),
+                            count_targets=False)
         tables = inputs.tables
-        keys = {table: key for key, table in self._tables.items()}
-        given = [t for t in CATALOGUE if t in tables]
-        if not given:
-            tables.update(bundled_catalogue())
-            feedback.pushInfo("catalogue: the bundled sample catalogue "
-                              f"({len(tables['service_type'])} service types)")
-        elif len(given) < len(CATALOGUE):
-            missing = [keys[t] for t in CATALOGUE if t not in given]
-            raise InputError(f"{', '.join(missing)} not given while "
-                             f"{', '.join(keys[t] for t in given)} is",
-                             hint="give TARGETS, SERVICE_TYPES and SERVICE_TARGETS together, "
-                                  "or none of them to use the bundled sample catalogue")
-        for table, frame in tables.items():
-            tables[table] = model_frame(table, frame, keys[table])
         progress(45)
 
         rows = zone_accessibility(tables, service_type, period, level, method=method,
@@ -86,13 +66,9 @@ class Accessibility(WelfareAlgorithm):
         if not raw:
             from welfare_core.privacy import DEFAULT
             from welfare_core.zone_access import publish_accessibility
-            target = tables["target"]
-            sensitive = target.loc[target["sensitive"].fillna(False).astype(bool), "target_id"]
-            pub = publish_accessibility(rows, DEFAULT, sensitive=list(sensitive), level=level)
-            hidden = int((~pub["published"]).sum())
-            if hidden:
-                feedback.pushInfo(f"{hidden} row(s) of sensitive targets left out: they are "
-                                  f"published only at coarser levels")
+            pub = publish_accessibility(rows, DEFAULT, sensitive=sensitive_targets(tables),
+                                        level=level)
+            note_left_out(pub["published"], feedback)
             rows = pub[pub["published"]]
         feedback.pushInfo(f"{len(rows)} zone × target rows for service type {service_type} "
                           f"({method}, cutoff {rows['max_cost'].iloc[0] if len(rows) else '-'} "
@@ -101,14 +77,8 @@ class Accessibility(WelfareAlgorithm):
 
         frame = output_frame(rows, ACCESS_COLUMNS, zone_geometry(tables["zone"]))
         dest = self.write_sink(frame, parameters, "OUTPUT", context, geometry="MultiPolygon",
-                               crs=inputs.qgis_crs, types=field_types(ACCESS_COLUMNS),
+                               crs=inputs.qgis_crs,
+                               types=field_types(ACCESS_COLUMNS, _INT, _TEXT),
                                progress=progress.scaled(85, 100))
-        if context.willLoadLayerOnCompletion(dest):
-            from .zone_indicators import GraduateOnLoad
-            post = _POST_PROCESSORS[dest] = GraduateOnLoad(STYLE_FIELD)
-            context.layerToLoadOnCompletionDetails(dest).setPostProcessor(post)
+        style_on_load(context, dest, GraduateOnLoad(STYLE_FIELD))
         return {"OUTPUT": dest}
-
-
-def field_types(columns):
-    return {c: "int" if c in _INT else "text" if c in _TEXT else "float" for c in columns}

@@ -8,11 +8,12 @@ solves exactly (HiGHS). Writes the sites with the capacity added, the
 demand -> site flows as lines and a one-row summary (unmet demand before and
 after, spend, status, gap).
 """
-from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
-                       QgsProcessingParameterField, QgsProcessingParameterNumber)
+from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+                       QgsProcessingParameterNumber)
 
 from .base import WelfareAlgorithm
-from .optimise_locations import add_layers, read_points, working_crs, write_lines, write_sites, write_summary
+from .optimise_locations import (add_layers, add_outputs, read_points, working_crs, write_lines, write_sites,
+                                 write_summary)
 
 
 class AllocateCapacity(WelfareAlgorithm):
@@ -40,10 +41,7 @@ class AllocateCapacity(WelfareAlgorithm):
         self.add(QgsProcessingParameterNumber("UNIT_COST", "UNIT_COST", num, defaultValue=1.0, minValue=0.0))
         self.add(QgsProcessingParameterNumber("MAX_INCREASE", "MAX_INCREASE", num, optional=True, minValue=0.0))
         self.add(QgsProcessingParameterNumber("TIME_LIMIT", "TIME_LIMIT", num, defaultValue=60.0, minValue=0.1))
-        self.add_target_crs()
-        self.add_sink("SITES", geometry="Point")
-        self.add(QgsProcessingParameterFeatureSink("ALLOCATION", "ALLOCATION", QgsProcessing.TypeVectorLine))
-        self.add_sink("SUMMARY")
+        add_outputs(self)
 
     def compute(self, parameters, context, feedback, progress):
         import numpy as np

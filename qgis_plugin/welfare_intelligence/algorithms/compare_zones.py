@@ -4,14 +4,14 @@ A thin door over ``welfare_core.benchmark.benchmark_indicators`` on the zone ×
 target layer of welfare:zone_indicators; districts come from the optional
 ZONES layer (by parent_id). One polygon per zone × indicator × comparator.
 """
-from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFeatureSource, QgsProcessingParameterNumber,
-                       QgsProcessingParameterString)
+from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
+                       QgsProcessingParameterNumber, QgsProcessingParameterString)
 
 from .base import WelfareAlgorithm
-from .composite_index import add_indicators, district_map, read_indicators, write_zone_sink
+from .composite_index import (add_indicators, add_zones, district_map, read_indicators,
+                              write_zone_sink)
 from .hot_spots import VALUE_COLUMNS
-from .zone_indicators import target_ids
+from .model_inputs import target_ids
 
 PEERS = ("size", "profile", "none")
 
@@ -22,8 +22,7 @@ class CompareZones(WelfareAlgorithm):
 
     def declare(self):
         add_indicators(self)
-        self.add(QgsProcessingParameterFeatureSource(
-            "ZONES", "ZONES", [QgsProcessing.TypeVectorPolygon], optional=True))
+        add_zones(self)
         self.add(QgsProcessingParameterString("TARGET_IDS", "TARGET_IDS", optional=True))
         self.add(QgsProcessingParameterEnum("VALUE_COLUMN", "VALUE_COLUMN", list(VALUE_COLUMNS),
                                             defaultValue=0))

@@ -13,6 +13,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
                        QgsProcessingParameterString, QgsVectorLayer)
 
 from .base import WelfareAlgorithm
+from .model_inputs import zone_geometry
 
 METHODS = ("svi", "imd", "ampi")
 DIRECTIONS = ("high_is_bad", "high_is_good")
@@ -127,21 +128,14 @@ def read_indicators(alg, parameters, context, progress=None, *, target_crs=None)
     if rows.duplicated(["zone_id", "target_id"]).any():
         raise InputError("layer INDICATORS has a zone twice for the same target",
                          hint="give the indicators of one level and one year")
-    geometry = multi_geometry(rows.drop_duplicates("zone_id"))
+    geometry = zone_geometry(rows.drop_duplicates("zone_id"))
     return rows.drop(columns=["geometry"]), geometry, crs
 
 
-def multi_geometry(frame):
-    from qgis.core import QgsGeometry
-    out = {}
-    for zone_id, wkb in zip(frame["zone_id"], frame["geometry"]):
-        if wkb is None:
-            continue
-        g = QgsGeometry()
-        g.fromWkb(bytes(wkb))
-        g.convertToMultiType()
-        out[zone_id] = bytes(g.asWkb())
-    return out
+def add_zones(alg):
+    """ZONES: the optional zone layer whose parent_id gives each zone's district."""
+    return alg.add(QgsProcessingParameterFeatureSource(
+        "ZONES", "ZONES", [QgsProcessing.TypeVectorPolygon], optional=True))
 
 
 def district_map(alg, parameters, context, key="ZONES"):

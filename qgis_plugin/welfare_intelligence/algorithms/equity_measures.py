@@ -9,9 +9,10 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingParam
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterString)
 
 from .base import WelfareAlgorithm
-from .composite_index import add_indicators, district_map, field_types, read_indicators
+from .composite_index import (add_indicators, add_zones, district_map, field_types,
+                              read_indicators)
 from .hot_spots import VALUE_COLUMNS
-from .zone_indicators import target_ids
+from .model_inputs import target_ids
 
 
 class EquityMeasures(WelfareAlgorithm):
@@ -20,8 +21,7 @@ class EquityMeasures(WelfareAlgorithm):
 
     def declare(self):
         add_indicators(self)
-        self.add(QgsProcessingParameterFeatureSource(
-            "ZONES", "ZONES", [QgsProcessing.TypeVectorPolygon], optional=True))
+        add_zones(self)
         self.add(QgsProcessingParameterFeatureSource(
             "VULNERABILITY", "VULNERABILITY", [QgsProcessing.TypeVector], optional=True))
         self.add(QgsProcessingParameterString("TARGET_IDS", "TARGET_IDS", optional=True))

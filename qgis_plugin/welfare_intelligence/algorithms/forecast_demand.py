@@ -11,10 +11,9 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
 
 from . import helpdoc
 from .base import WelfareAlgorithm
+from .model_inputs import (PUBLISHED, RAW, VALUES, note_left_out, read_model, sensitive_targets,
+                           target_ids, zone_geometry)
 
-VALUES = {"en": ("published (privacy rules applied)", "raw (analysts only)"),
-          "it": ("pubblicati (regole di riservatezza applicate)", "grezzi (solo analisti)")}
-PUBLISHED, RAW = 0, 1
 STEPS = (1, 5)
 CONTROLS = {"en": ("none", "cohort-component projection of all zones"),
             "it": ("nessuno", "proiezione per componenti di tutte le zone")}
@@ -65,7 +64,6 @@ class ForecastDemand(WelfareAlgorithm):
     def compute(self, parameters, context, feedback, progress):
         from welfare_core.forecast import METHODS, forecast_demand, publish_forecast
         from welfare_core.model import ZONE_LEVELS
-        from .zone_indicators import model_frame, target_ids, zone_geometry
         targets = target_ids(self.parameterAsString(parameters, "TARGET_IDS", context))
         if not targets:
             from welfare_core.errors import InputError
@@ -75,9 +73,9 @@ class ForecastDemand(WelfareAlgorithm):
         control = (None, "cohort_component")[self.parameterAsEnum(parameters, "CONTROL", context)]
         raw = self.parameterAsEnum(parameters, "VALUES", context) == RAW
 
-        inputs = self.read_tables(parameters, context, progress.scaled(0, 50))
-        keys = {table: key for key, table in self._tables.items()}
-        tables = {t: model_frame(t, f, keys[t]) for t, f in inputs.tables.items()}
+        inputs = read_model(self, parameters, context, feedback, progress, small=(0, 50),
+                            catalogue=False)
+        tables = inputs.tables
         if "target_prevalence" not in tables:
             import pandas as pd
             tables["target_prevalence"] = pd.DataFrame(
@@ -91,13 +89,8 @@ class ForecastDemand(WelfareAlgorithm):
             progress=progress.scaled(50, 85))
         feedback.pushInfo(rows["note"].iloc[0])
         if not raw:
-            target = tables["target"]
-            sensitive = target.loc[target["sensitive"].fillna(False).astype(bool), "target_id"]
-            pub = publish_forecast(rows, sensitive=list(sensitive), level=level)
-            hidden = int((~pub["published"]).sum())
-            if hidden:
-                feedback.pushInfo(f"{hidden} row(s) of sensitive targets left out: they are "
-                                  "published only at coarser levels")
+            pub = publish_forecast(rows, sensitive=sensitive_targets(tables), level=level)
+            note_left_out(pub["published"], feedback)
             pub = pub[pub["published"]]
             rows = pub.assign(demand=pub["demand_pub"], lower=pub["lower_pub"],
                               upper=pub["upper_pub"])[list(LONG_COLUMNS)]

@@ -81,6 +81,14 @@ def add_layers(alg, *, demand=True):
                                             optional=True))
 
 
+def add_outputs(alg):
+    """TARGET_CRS and the three results: SITES (points), ALLOCATION (lines), SUMMARY."""
+    alg.add_target_crs()
+    alg.add_sink("SITES", geometry="Point")
+    alg.add(QgsProcessingParameterFeatureSink("ALLOCATION", "ALLOCATION", QgsProcessing.TypeVectorLine))
+    alg.add_sink("SUMMARY")
+
+
 def write_lines(alg, allocation, coords_d, coords_s, parameters, key, context, crs):
     """The allocation as one line per demand point -> site."""
     from shapely.geometry import LineString
@@ -144,10 +152,7 @@ class OptimiseLocations(WelfareAlgorithm):
         self.add(QgsProcessingParameterBoolean("CAPACITATED", "CAPACITATED", defaultValue=False))
         self.add(QgsProcessingParameterNumber("TIME_LIMIT", "TIME_LIMIT", QgsProcessingParameterNumber.Double,
                                               defaultValue=60.0, minValue=0.1))
-        self.add_target_crs()
-        self.add_sink("SITES", geometry="Point")
-        self.add(QgsProcessingParameterFeatureSink("ALLOCATION", "ALLOCATION", QgsProcessing.TypeVectorLine))
-        self.add_sink("SUMMARY")
+        add_outputs(self)
 
     def compute(self, parameters, context, feedback, progress):
         from welfare_core.errors import InputError

@@ -21,22 +21,17 @@ from qgis.core import (QgsFeatureRequest, QgsProcessing, QgsProcessingException,
 
 from . import helpdoc
 from .base import TARGET_CRS, WelfareAlgorithm
+from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, add_model_tables, field_types,
+                           model_frame, note_left_out, output_frame, read_model,
+                           sensitive_targets, style_on_load, target_ids, zone_geometry)
 
-CATALOGUE = ("target", "service_type", "service_target")
-BIG = ("demand", "population", "household")  # read column by column (zone_indicators)
 MEASURES = ("demand", "supply", "coverage_per_100", "gap", "access")  # scenario_compare.MEASURES
 METHODS = ("2sfca", "3sfca")  # access method of scenario_compare.compare
-VALUES = {"en": ("published (privacy rules applied)", "raw (analysts only)"),
-          "it": ("pubblicati (regole di riservatezza applicate)", "grezzi (solo analisti)")}
-PUBLISHED, RAW = 0, 1
 STYLE_FIELD = "direction"
 # columns of a changes table that are bookkeeping, not change parameters
 CHANGE_ORDER = "seq"
 _INT = ("period",)
 _TEXT = ("zone_id", "level", "parent_id", "target_id", "measure", "direction", "null_reason")
-
-# Post-processors must outlive the algorithm run (QGIS keeps only a pointer).
-_POST_PROCESSORS = {}
 
 
 class ScenarioAlgorithm(WelfareAlgorithm):
@@ -45,10 +40,7 @@ class ScenarioAlgorithm(WelfareAlgorithm):
     GROUP = "scenarios"
 
     def declare_base(self):
-        for table in ("zone", "demand", "population"):
-            self.add_table(table)
-        self.add_table("household", optional=True)
-        self.add_table("facility")
+        add_model_tables(self)
 
     def declare_options(self):
         from welfare_core.model import ZONE_LEVELS
@@ -78,41 +70,9 @@ class ScenarioAlgorithm(WelfareAlgorithm):
     # --- reading -----------------------------------------------------------------
     def read_base(self, parameters, context, feedback, progress, *, skip=()):
         """The model tables (base data), typed, catalogue bundled when not given."""
-        from welfare_core.errors import InputError
-
-        from .zone_indicators import SUMMED, bundled_catalogue, model_frame, read_columns
-        keys = {table: key for key, table in self._tables.items() if key not in skip}
-        inputs = self.read_tables({k: v for k, v in parameters.items()
-                                   if k not in [keys[t] for t in BIG] + list(skip)},
-                                  context, progress.scaled(0, 30))
-        tables = inputs.tables
-        for n, table in enumerate(BIG):
-            if parameters.get(keys[table]) in (None, ""):
-                continue  # households are optional
-            source = self.parameterAsSource(parameters, keys[table], context)
-            if source is None:
-                raise QgsProcessingException(self.invalidSourceError(parameters, keys[table]))
-            frame = read_columns(source, keys[table], table,
-                                 progress.scaled(30 + 20 * n, 50 + 20 * n))
-            if table in SUMMED:
-                frame = frame.groupby(["zone_id", "period"], as_index=False,
-                                      sort=True)[SUMMED[table]].sum()
-            tables[table] = frame
-        given = [t for t in CATALOGUE if t in tables]
-        if not given:
-            tables.update(bundled_catalogue())
-            feedback.pushInfo("catalogue: the bundled sample catalogue "
-                              f"({len(tables['target'])} targets, "
-                              f"{len(tables['service_type'])} service types)")
-        elif len(given) < len(CATALOGUE):
-            missing = [keys[t] for t in CATALOGUE if t not in given]
-            raise InputError(f"{', '.join(missing)} not given while "
-                             f"{', '.join(keys[t] for t in given)} is",
-                             hint="give TARGETS, SERVICE_TYPES and SERVICE_TARGETS together, "
-                                  "or none of them to use the bundled sample catalogue")
-        for table, frame in tables.items():
-            tables[table] = model_frame(table, frame, keys.get(table, table))
-        return inputs
+        return read_model(self, parameters, context, feedback, progress, small=(0, 30),
+                          big=(("demand", (30, 50)), ("population", (50, 70)),
+                               ("household", (70, 90))), skip=skip)
 
     def read_changes(self, parameters, key, context):
         """The changes of table ``key`` (None when not given), in feature order or by ``seq``."""
@@ -144,8 +104,6 @@ class ScenarioAlgorithm(WelfareAlgorithm):
     def read_edited(self, parameters, key, inputs, context):
         """The user's edited facility layer ``key`` (None when not given), in the working CRS."""
         from welfare_core.errors import InputError
-
-        from .zone_indicators import model_frame
         if parameters.get(key) in (None, ""):
             return None
         edited = self.read_tables({key: parameters[key], TARGET_CRS: inputs.qgis_crs},
@@ -163,8 +121,6 @@ class ScenarioAlgorithm(WelfareAlgorithm):
 
     def options(self, parameters, context):
         from welfare_core.model import ZONE_LEVELS
-
-        from .zone_indicators import target_ids
         chosen = self.parameterAsEnums(parameters, "MEASURES", context)
         return dict(
             level=ZONE_LEVELS[self.parameterAsEnum(parameters, "LEVEL", context)],
@@ -179,8 +135,6 @@ class ScenarioAlgorithm(WelfareAlgorithm):
                           feedback, progress):
         """``scenario_compare.compare(base, scenario)`` written to OUTPUT (published or raw)."""
         from welfare_core.scenario_compare import COMPARE_COLUMNS, compare
-
-        from .zone_indicators import output_frame, zone_geometry
         rows = compare(base, scenario, opts["level"], opts["period"], targets=opts["targets"],
                        measures=opts["measures"], method=opts["method"],
                        progress=progress.scaled(0, 80))
@@ -194,11 +148,10 @@ class ScenarioAlgorithm(WelfareAlgorithm):
                           f"({'raw' if opts['raw'] else 'published'} values)")
         frame = output_frame(rows, COMPARE_COLUMNS, zone_geometry(tables["zone"]))
         dest = self.write_sink(frame, parameters, "OUTPUT", context, geometry="MultiPolygon",
-                               crs=inputs.qgis_crs, types=field_types(COMPARE_COLUMNS),
+                               crs=inputs.qgis_crs,
+                               types=field_types(COMPARE_COLUMNS, _INT, _TEXT),
                                progress=progress.scaled(80, 100))
-        if context.willLoadLayerOnCompletion(dest):
-            post = _POST_PROCESSORS[dest] = DirectionOnLoad(STYLE_FIELD)
-            context.layerToLoadOnCompletionDetails(dest).setPostProcessor(post)
+        style_on_load(context, dest, DirectionOnLoad(STYLE_FIELD))
         return {"OUTPUT": dest}
 
 
@@ -257,20 +210,11 @@ def published(rows, tables, level, feedback):
     """The published comparison, as ``welfare_bi.scenario_comparison`` shows it."""
     from welfare_core.privacy import DEFAULT
     from welfare_core.scenario_compare import publish_comparison
-    target = tables["target"]
-    sensitive = target.loc[target["sensitive"].fillna(False).astype(bool), "target_id"]
-    pub = publish_comparison(rows, DEFAULT, sensitive=list(sensitive), level=level)
-    hidden = int((~pub["published"]).sum())
-    if hidden:
-        feedback.pushInfo(f"{hidden} row(s) of sensitive targets left out: they are "
-                          "published only at coarser levels")
+    pub = publish_comparison(rows, DEFAULT, sensitive=sensitive_targets(tables), level=level)
+    note_left_out(pub["published"], feedback)
     shown = pub["change_pub"].notna()
     rows = rows.assign(base=pub["base_pub"], scenario=pub["scenario_pub"],
                        change=pub["change_pub"], change_pct=pub["change_pct_pub"])
     for column in ("direction", "demand_effect", "supply_effect", "catchment_effect"):
         rows[column] = rows[column].astype(object).where(shown, None)
     return rows[pub["published"].to_numpy()].reset_index(drop=True)
-
-
-def field_types(columns):
-    return {c: "int" if c in _INT else "text" if c in _TEXT else "float" for c in columns}
