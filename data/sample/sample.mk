@@ -9,9 +9,10 @@ SAMPLE_DIR := data/sample
 SAMPLE_VENV := .venv-sample
 SAMPLE_PY := $(SAMPLE_VENV)/bin/python
 # Files whose bytes must be the same for the same seed (the qgz is not compared:
-# QGIS writes its own timestamps into it).
+# QGIS writes its own timestamps into it). zone_indicators_2023.gpkg: the published
+# 2023 neighbourhood indicators of the core, written by make_project.py.
 SAMPLE_FILES := milan_sample.gpkg population.csv.gz household.csv.gz demand.csv.gz \
-  card.json README.md
+  card.json README.md zone_indicators_2023.gpkg
 
 .PHONY: sample sample-check sample-venv
 
@@ -34,6 +35,7 @@ sample-check: sample-venv
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	PROJ_DATA=/usr/share/proj $(SAMPLE_PY) $(SAMPLE_DIR)/generate.py --seed $(SAMPLE_SEED) --out $$tmp >/dev/null; \
 	PROJ_DATA=/usr/share/proj $(PY) $(SAMPLE_DIR)/card.py --dir $$tmp >/dev/null; \
+	QT_QPA_PLATFORM=offscreen $(PY) $(SAMPLE_DIR)/make_project.py --indicators-only $$tmp >/dev/null; \
 	status=0; for f in $(SAMPLE_FILES); do \
 	  a=$$(sha256sum < $(SAMPLE_DIR)/$$f | cut -c1-64); b=$$(sha256sum < $$tmp/$$f | cut -c1-64); \
 	  if [ "$$a" = "$$b" ]; then echo "same      $$f $$a"; else echo "DIFFERENT $$f"; status=1; fi; \
