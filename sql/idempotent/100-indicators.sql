@@ -33,8 +33,15 @@ def inputs():
 
 
 def compute(level, period, targets=None):
+    """Indicators of a past or present period; after the last population year, of the
+    forecast (welfare_core.forecast.future_tables, default settings), never stored."""
     if level is None or period is None:
         wi.fail("level and period are required", hint="e.g. ('neighbourhood', 2023)")
+    last = plpy.execute("SELECT max(period) AS p FROM welfare.population")[0]["p"]
+    if last is not None and period > last:
+        fd = GD.get("welfare_forecast @extversion@") or plpy.execute(
+            "SELECT welfare._forecast_door()") and GD["welfare_forecast @extversion@"]
+        return fd.future_indicators(level, period, None, None, None, targets=targets)
     return wi.call(indicators.zone_indicators, inputs(), level, period, targets=targets)
 
 

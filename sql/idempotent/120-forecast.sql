@@ -50,14 +50,15 @@ def demand(target, horizon, method, level, step, control, damping, interval):
                    interval=forecast.INTERVAL if interval is None else interval)
 
 
-def future_indicators(level, period, step, control, damping):
+def future_indicators(level, period, step, control, damping, targets=None):
     if level is None or period is None:
         wi.fail("level and period are required", hint="e.g. ('neighbourhood', 2030)")
     tables = inputs(indicator_tables=True)
     future = wi.call(forecast.future_tables, tables, level, period,
                      step=1 if step is None else step, control=control,
                      damping=forecast.DAMPING if damping is None else damping)
-    rows, services = wi.call(indicators.zone_indicators, future, level, period)
+    rows, services = wi.call(indicators.zone_indicators, future, level, period,
+                             targets=targets)
     return rows, services
 
 

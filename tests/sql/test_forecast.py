@@ -120,3 +120,23 @@ def test_clear_errors(loaded, call, state, fragment):
     assert err.value.sqlstate == state
     assert fragment in err.value.diag.message_primary
     assert "Traceback" not in str(err.value) and "plpy" not in err.value.diag.message_primary
+
+
+def test_zone_indicators_take_a_future_period(loaded):
+    """After the last population year the indicator functions use the projection."""
+    with psycopg.connect(f"dbname={loaded}") as c:
+        direct = frame(c, "SELECT * FROM welfare.zone_indicators('neighbourhood', 2030, "
+                          "ARRAY['pop_65plus'])", [], TARGET_COLUMNS)
+        via = frame(c, "SELECT * FROM welfare.forecast_indicators('neighbourhood', 2030)", [],
+                    TARGET_COLUMNS)
+        services = frame(c, "SELECT * FROM welfare.zone_service_indicators('neighbourhood', "
+                            "2030)", [], SERVICE_COLUMNS)
+        via_s = frame(c, "SELECT * FROM welfare.forecast_service_indicators('neighbourhood', "
+                         "2030)", [], SERVICE_COLUMNS)
+        run_id = c.execute("SELECT welfare.run_zone_indicators('neighbourhood', 2030)").fetchone()[0]
+        stored = c.execute("SELECT count(*), min(period), max(period) FROM "
+                           "welfare.zone_indicator_result WHERE run_id = %s", [run_id]).fetchone()
+        c.rollback()
+    assert_same(direct, via[via.target_id == "pop_65plus"], ["target_id", "zone_id"])
+    assert_same(services, via_s, ["service_type_id", "zone_id"])
+    assert stored == (len(via), 2030, 2030)
