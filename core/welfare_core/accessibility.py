@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from .costs import CostMatrix, as_cost, check_max_cost
+from .costs import CostMatrix, as_cost, check_max_cost, dense_array
 from .errors import InputError
 
 METHODS = ("2sfca", "3sfca")
@@ -90,8 +90,7 @@ def fca(demand, supply, cost, max_cost, decay=None, *, method: str = "2sfca",
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}", hint=f"use one of {', '.join(METHODS)}")
     d, s, one_d = _demand_supply(demand, supply)
-    cm = as_cost(cost, shape=(d.shape[0], s.shape[0]), max_cost=check_max_cost(max_cost))
-    w = catchment_weights(cm, decay)
+    w = _weights(cost, (d.shape[0], s.shape[0]), check_max_cost(max_cost), decay)
     if method == "3sfca":
         w = _selection_weighted(w)
     access = _two_steps(w, d, s)
@@ -199,36 +198,60 @@ def catchment_weights(cost: CostMatrix, decay=None) -> sparse.csr_matrix:
     Pairs whose weight is 0 stay as explicit entries; they contribute nothing
     to the products, so that is harmless.
     """
+    return cost.to_csr(_decay_values(cost.cost, decay))
+
+
+# Share of reachable cells above which dense costs stay dense: BLAS products on
+# the full array then beat building and multiplying a sparse matrix.
+DENSE_SHARE = 0.25
+
+
+def _weights(cost, shape, max_cost: float, decay):
+    """W_ij within the cutoff: a dense array when the costs come dense and mostly
+    reachable, else a CSR over the reachable pairs (same numbers either way)."""
+    if isinstance(cost, np.ndarray):
+        arr = dense_array(cost)
+        inside = arr <= max_cost
+        if arr.shape == tuple(shape) and inside.mean() >= DENSE_SHARE:
+            w = np.zeros(arr.shape)
+            w[inside] = _decay_values(arr[inside], decay)
+            return w
+    return catchment_weights(as_cost(cost, shape=shape, max_cost=max_cost), decay)
+
+
+def _decay_values(costs: np.ndarray, decay=None) -> np.ndarray:
+    """W(c) for reachable costs, checked: finite and >= 0 (1 everywhere when decay is None)."""
     if decay is None:
-        w = np.ones(cost.nnz)
-    elif callable(decay):
-        w = np.asarray(decay(cost.cost), dtype=np.float64)
-        if w.shape != cost.cost.shape:
-            raise InputError(f"decay returned shape {w.shape} for {cost.cost.shape} costs",
-                             hint="a decay must be vectorised: array of costs in, "
-                                  "array of weights out")
-        if not np.isfinite(w).all() or (w < 0).any():
-            raise InputError(f"decay {decay!r} returned negative, NaN or infinite weights",
-                             hint="weights must be finite and >= 0 for every cost "
-                                  "within the cutoff")
-    else:
+        return np.ones(len(costs))
+    if not callable(decay):
         raise InputError(f"unknown decay {decay!r}",
                          hint="pass None or a function from welfare_core.decay, e.g. "
                               "decay.gaussian(sigma=500); by name: decay.from_name(...)")
-    return cost.to_csr(w)
+    w = np.asarray(decay(costs), dtype=np.float64)
+    if w.shape != costs.shape:
+        raise InputError(f"decay returned shape {w.shape} for {costs.shape} costs",
+                         hint="a decay must be vectorised: array of costs in, "
+                              "array of weights out")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise InputError(f"decay {decay!r} returned negative, NaN or infinite weights",
+                         hint="weights must be finite and >= 0 for every cost "
+                              "within the cutoff")
+    return w
 
 
-def _selection_weighted(w: sparse.csr_matrix) -> sparse.csr_matrix:
+def _selection_weighted(w):
     """The 3SFCA matrix G_ij W_ij = W_ij² / Σ_l W_il (0 for rows whose sum is 0)."""
     row_sum = np.asarray(w.sum(axis=1)).ravel()
     inv = np.divide(1.0, row_sum, out=np.zeros_like(row_sum), where=row_sum > 0)
+    if isinstance(w, np.ndarray):
+        return w * w * inv[:, None]
     rows = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
     gw = w.copy()
     gw.data = w.data * w.data * inv[rows]
     return gw
 
 
-def _two_steps(w: sparse.csr_matrix, d: np.ndarray, s: np.ndarray) -> np.ndarray:
+def _two_steps(w, d: np.ndarray, s: np.ndarray) -> np.ndarray:
     """R = S / (Wᵀ D) (0 where Wᵀ D = 0), then A = W R; columns processed together."""
     catchment_demand = np.asarray(w.T @ d)                      # (m, k)
     ratio = np.divide(s, catchment_demand, out=np.zeros(catchment_demand.shape),

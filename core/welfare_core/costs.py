@@ -91,7 +91,7 @@ class CostMatrix:
 
         With ``max_cost``, only entries ``<= max_cost`` are kept.
         """
-        arr = _dense_array(cost, "cost")
+        arr = dense_array(cost, "cost")
         keep = arr <= (np.inf if max_cost is None else max_cost)
         keep &= np.isfinite(arr)
         row, col = np.nonzero(keep)  # row-major order: already sorted by (row, col)
@@ -358,7 +358,8 @@ def _pair_order(row, col, key):
     return np.argsort(key, kind="stable")
 
 
-def _dense_array(cost, name: str) -> np.ndarray:
+def dense_array(cost, name: str = "cost") -> np.ndarray:
+    """A validated dense (n, m) float cost array (np.inf = unreachable; no NaN, no < 0)."""
     try:
         arr = np.asarray(cost, dtype=np.float64)
     except (TypeError, ValueError):

@@ -60,8 +60,15 @@ def step(steps: Mapping[float, float]) -> Decay:
     table = np.append(weights, 0.0)
 
     def fn(cost):
-        # searchsorted 'left': index of the first bound >= cost, so bounds are inclusive
-        return table[np.searchsorted(bounds, cost, side="left")]
+        # index of the first bound >= cost (bounds inclusive) = how many bounds are < cost;
+        # a few vectorised comparisons beat a binary search for a handful of steps
+        cost = np.asarray(cost, dtype=np.float64)
+        if len(bounds) > 8:
+            return table[np.searchsorted(bounds, cost, side="left")]
+        index = np.zeros(cost.shape, dtype=np.intp)
+        for bound in bounds:
+            index += cost > bound
+        return table[index]
 
     return Decay("step", {"steps": dict(zip(bounds.tolist(), weights.tolist()))}, fn)
 

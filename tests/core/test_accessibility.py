@@ -307,3 +307,22 @@ def test_other_bad_input():
         acc.share_within([0.0, 0.0], C2, 3)
     with pytest.raises(InputError, match="origin rows"):
         acc.share_within([1.0, 2.0, 3.0], C2, 3)
+
+
+@pytest.mark.parametrize("method", ["2sfca", "3sfca"])
+@pytest.mark.parametrize("cutoff", [900.0, 5000.0])  # few pairs -> sparse path; most -> dense path
+def test_dense_and_sparse_paths_agree(method, cutoff):
+    from welfare_core import accessibility as acc_mod
+    from welfare_core import costs as costs_mod
+    from welfare_core import decay as decay_mod
+    rng = np.random.default_rng(7)
+    o, f = rng.uniform(0, 3000, (60, 2)), rng.uniform(0, 3000, (40, 2))
+    dense = np.sqrt(((o[:, None, :] - f[None, :, :]) ** 2).sum(-1))
+    dense[3, :5] = 0.0                      # co-located: zero costs are real costs
+    d, s = rng.uniform(0, 50, 60), rng.uniform(1, 20, 40)
+    w = decay_mod.step({cutoff / 3: 1.0, 2 * cutoff / 3: 0.6, cutoff: 0.2})
+    reach = (dense <= cutoff).mean()
+    assert (reach >= acc_mod.DENSE_SHARE) == (cutoff == 5000.0)
+    got = acc_mod.fca(d, s, dense, cutoff, w, method=method)
+    want = acc_mod.fca(d, s, costs_mod.CostMatrix.from_dense(dense), cutoff, w, method=method)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
