@@ -44,7 +44,7 @@ SUMMARY_KEYS = ("model", "service_type_id", "period", "existing_sites", "new_sit
                 "status", "solver", "seconds")
 
 
-def _inputs(tables, service_type_id, period, max_cost, candidates):
+def _inputs(tables, service_type_id, period, max_cost, candidates, candidate_municipality=None, facilities=True):
     if period is None:
         raise InputError("period is required", hint="e.g. 2023")
     period = int(period)
@@ -70,6 +70,11 @@ def _inputs(tables, service_type_id, period, max_cost, candidates):
     if candidates and cand is not None and len(cand):
         st = cand["service_type_id"]
         cand = cand[(st.isna() | (st == service_type_id)).to_numpy()]
+        if candidate_municipality is not None:
+            if "municipality_code" not in cand:
+                raise InputError("candidate_municipality: the candidate sites carry no municipality_code",
+                                 hint="load candidate_site with its municipality_code column")
+            cand = cand[(cand["municipality_code"].astype(str) == str(candidate_municipality)).to_numpy()]
     else:
         cand = None if not candidates else (cand.iloc[0:0] if cand is not None else None)
     ids = fac["facility_id"].astype(str).tolist()
@@ -122,7 +127,8 @@ def _before_after(dense, w, cutoff, open_before, open_after):
 
 
 def optimise_locations(tables, service_type_id, period, model="mclp", new_sites=1, *, max_cost=None,
-                       capacitated=False, groups_level=None, time_limit=None, progress=None):
+                       capacitated=False, groups_level=None, time_limit=None, progress=None,
+                       candidate_municipality=None):
     """Where to open ``new_sites`` candidate sites of a service type, existing facilities kept open.
 
     model: ``mclp`` (most demand within ``max_cost``), ``p_median`` (least
@@ -138,11 +144,14 @@ def optimise_locations(tables, service_type_id, period, model="mclp", new_sites=
     if isinstance(new_sites, bool) or new_sites is None or not float(new_sites).is_integer() or int(new_sites) < 0:
         raise InputError(f"new_sites: must be a whole number >= 0, got {new_sites!r}")
     new_sites = int(new_sites)
-    inp = _inputs(tables, service_type_id, period, max_cost, True)
+    inp = _inputs(tables, service_type_id, period, max_cost, True, candidate_municipality)
     n_exist, m = inp["n_existing"], len(inp["ids"])
     if new_sites > m - n_exist:
-        raise InputError(f"new_sites: {new_sites} new sites asked but only {m - n_exist} candidate sites suit "
-                         f"service type {service_type_id!r}", hint="lower new_sites or add candidate sites")
+        where = "" if candidate_municipality is None else f" in municipality {candidate_municipality!r}"
+        raise InputError(f"new_sites: {new_sites} new sites asked but only {m - n_exist} candidate sites{where} "
+                         f"suit service type {service_type_id!r}",
+                         hint="lower new_sites, add candidate sites" +
+                         ("" if candidate_municipality is None else " or drop candidate_municipality"))
     if new_sites == 0 and n_exist == 0:
         raise InputError("new_sites: must be at least 1 when no facility of the type exists")
     dense = _costs(inp, None)
@@ -177,6 +186,15 @@ def _locate(model, dense, w, cutoff, n_exist, new_sites, cap, time_limit, ids, k
     else:
         res = welfare_models.equity(dense, w, cutoff, p, predefined=pre, capacities=cap,
                                     time_limit=time_limit).location
+    return _frames(model, res, dense, w, cutoff, n_exist, new_sites, cap, ids, kinds, names, s_xy, origins)
+
+
+def _frames(model, res, dense, w, cutoff, n_exist, new_sites, cap, ids, kinds, names, s_xy, origins):
+    """``(sites, allocation, summary)`` of a solved :class:`LocationResult` (see :func:`_locate`)."""
+    import pandas as pd
+
+    m = dense.shape[1]
+    p = len(res.selected)
     chosen = np.zeros(m, dtype=bool)
     chosen[list(res.selected)] = True
     # allocation: the model's split when capacitated, else each point to its assigned site
@@ -187,7 +205,7 @@ def _locate(model, dense, w, cutoff, n_exist, new_sites, cap, time_limit, ids, k
         rows = np.flatnonzero(res.assignment >= 0)
         cols = res.assignment[rows]
         share = np.ones(len(rows))
-        if model in ("mclp", "equity"):  # coverage models: only points within the cutoff are served
+        if model in ("mclp", "equity", "closure"):  # coverage models: only points within the cutoff are served
             keep = dense[rows, cols] <= cutoff
             rows, cols, share = rows[keep], cols[keep], share[keep]
     has = w[rows] * share > 0  # points without demand are not allocated
@@ -334,3 +352,197 @@ def allocate_capacity_plan(tables, service_type_id, period, budget, *, max_cost=
     if progress:
         progress(100)
     return sites, allocation, {k: summary[k] for k in SUMMARY_KEYS}
+
+
+# --------------------------------------------------------------------------- closure and sweeps
+
+SWEEP_COLUMNS = ("new_sites", "p", "objective", "covered", "coverage_pct", "gain", "status", "gap",
+                 "new_site_ids", "seconds")
+
+
+def _closure(dense, w, cutoff, k, keep_idx, cap, time_limit, ids, names, s_xy, origins, progress=None):
+    """Solve :func:`welfare_models.closure` on dense costs; frames as :func:`optimise_locations`."""
+    res = welfare_models.closure(dense, w, cutoff, k, keep=keep_idx, capacities=cap, time_limit=time_limit,
+                                 progress=progress)
+    m = dense.shape[1]
+    sites, allocation, summary = _frames("closure", res.location, dense, w, cutoff, m, 0, cap, ids,
+                                         ["existing"] * m, names, s_xy, origins)
+    total = float(w.sum())
+    loc = res.location
+    summary.update(model="closure", existing_sites=m, new_sites=0, p=m - k,
+                   covered_before=res.coverage_before, covered_after=res.coverage_after,
+                   coverage_pct_before=100.0 * res.coverage_before / total if total > 0 else None,
+                   coverage_pct_after=100.0 * res.coverage_after / total if total > 0 else None,
+                   objective=res.loss,
+                   bound=None if loc.bound is None else res.coverage_before - float(loc.bound))
+    before = np.ones(m, dtype=bool)
+    mean = _before_after(dense, w, cutoff, before, sites["chosen"].to_numpy())
+    summary.update(mean_cost_before=mean["mean_cost_before"], mean_cost_after=mean["mean_cost_after"])
+    return sites, allocation, {k_: summary[k_] for k_ in SUMMARY_KEYS}
+
+
+def _keep_index(keep, ids, what="keep"):
+    if keep is None:
+        return []
+    keep = [str(x) for x in keep]
+    pos = {s: j for j, s in enumerate(ids)}
+    unknown = [x for x in keep if x not in pos]
+    if unknown:
+        raise InputError(f"{what}: unknown facility id(s) {unknown[:5]}",
+                         hint="list ids of the facilities of the type active in the period")
+    return sorted({pos[x] for x in keep})
+
+
+def closure_plan(tables, service_type_id, k, period, *, max_cost=None, keep=None, capacitated=False,
+                 time_limit=None, progress=None):
+    """Which ``k`` facilities of a service type (active in ``period``) to close with the least coverage loss.
+
+    Coverage is the demand (the weights of :func:`optimise_locations`) within
+    ``max_cost`` (default the type's) of an open facility; with
+    ``capacitated`` the share the capacities can serve. ``keep``: facility
+    ids that must stay open. The model is :func:`welfare_models.closure`
+    (an MCLP keeping :math:`m - k` of the :math:`m` facilities, exact).
+    Returns ``(sites, allocation, summary)`` as :func:`optimise_locations`:
+    ``chosen`` is False for the facilities to close, the allocation is the
+    one after closing, and ``summary["objective"]`` is the coverage lost
+    (``covered_before - covered_after``, proven least when ``status`` is
+    ``optimal``); ``model`` is ``closure`` and ``p`` the facilities kept.
+    Candidate sites are not considered.
+    """
+    inp = _inputs(tables, service_type_id, period, max_cost, False)
+    m = inp["n_existing"]
+    if m == 0:
+        raise InputError(f"no facility of type {service_type_id!r} is active in {period}: nothing to close")
+    keep_idx = _keep_index(keep, inp["ids"])
+    dense = _costs(inp, None)
+    if progress:
+        progress(20)
+    sites, allocation, summary = _closure(dense, inp["weights"], inp["cutoff"], k, keep_idx,
+                                          inp["capacity"] if capacitated else None, time_limit, inp["ids"],
+                                          inp["names"], inp["s_xy"], inp["origins"])
+    summary.update(service_type_id=service_type_id, period=inp["period"], cost_unit=inp["cost_unit"])
+    sites["capacity"] = inp["capacity"]
+    if progress:
+        progress(100)
+    return sites, allocation, summary
+
+
+def _sweep(model, dense, w, cutoff, n_exist, max_new, cap, time_limit, ids, progress=None):
+    """Trade-off curve over ``new_sites = 0 .. max_new`` (from 1 when nothing exists): a DataFrame."""
+    import pandas as pd
+
+    if model not in ("mclp", "p_median"):
+        raise InputError(f"model: unknown model {model!r} for a sweep; use mclp or p_median")
+    if isinstance(max_new, bool) or max_new is None or not float(max_new).is_integer() or int(max_new) < 0:
+        raise InputError(f"max_new: must be a whole number >= 0, got {max_new!r}")
+    max_new = int(max_new)
+    m = dense.shape[1]
+    if max_new > m - n_exist:
+        raise InputError(f"max_new: {max_new} new sites asked but only {m - n_exist} candidate sites suit",
+                         hint="lower max_new or add candidate sites")
+    first = 0 if n_exist else 1
+    if max_new < first:
+        raise InputError("max_new: must be at least 1 when no facility of the type exists")
+    ps = [n_exist + j for j in range(first, max_new + 1)]
+    curve = welfare_models.sweep_p(dense, w, ps, model=model, max_cost=cutoff if model == "mclp" else None,
+                                   predefined=range(n_exist), capacities=cap, time_limit=time_limit,
+                                   progress=progress)
+    ids = np.asarray(ids, dtype=object)
+    total = float(w.sum())
+    rows = []
+    for pt in curve:
+        sel = list(pt.selected)
+        if model == "mclp":
+            covered = float(pt.objective)
+        else:  # p-median: coverage within the cutoff of an open site, for the curve
+            covered = float(w[(dense[:, sel] <= cutoff).any(axis=1)].sum()) if np.isfinite(cutoff) else total
+        rows.append(dict(new_sites=int(pt.value) - n_exist, p=int(pt.value), objective=pt.objective,
+                         covered=covered, coverage_pct=100.0 * covered / total if total > 0 else None,
+                         gain=pt.gain, status=pt.status, gap=pt.gap,
+                         new_site_ids=[str(s) for s in ids[[j for j in sel if j >= n_exist]]],
+                         seconds=pt.seconds))
+    return pd.DataFrame(rows, columns=list(SWEEP_COLUMNS))
+
+
+def sweep_locations(tables, service_type_id, model, max_new, period, *, max_cost=None, capacitated=False,
+                    candidate_municipality=None, time_limit=None, progress=None):
+    """The trade-off curve of :func:`optimise_locations` over ``new_sites = 0 .. max_new``.
+
+    ``model``: ``mclp`` or ``p_median``. One exact solve per point (each
+    within ``time_limit`` seconds), existing facilities open. Returns a
+    DataFrame with :data:`SWEEP_COLUMNS`: ``objective`` is the model's
+    (covered demand for MCLP, total weighted cost for p-median), ``covered``
+    and ``coverage_pct`` the demand within ``max_cost`` of an open site (the
+    served share when capacitated MCLP), ``gain`` the improvement over the
+    previous point (demand added for MCLP, cost saved for p-median; ``None``
+    on the first), ``new_site_ids`` the candidates opened. Where ``gain``
+    drops, more sites stop paying off.
+    """
+    inp = _inputs(tables, service_type_id, period, max_cost, True, candidate_municipality)
+    dense = _costs(inp, None)
+    return _sweep(model, dense, inp["weights"], inp["cutoff"], inp["n_existing"], max_new,
+                  inp["capacity"] if capacitated else None, time_limit, inp["ids"], progress)
+
+
+def _point_inputs(demand_xy, weights, site_xy, max_cost, capacity, n_sites, what):
+    d_xy = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
+    s_xy = np.asarray(site_xy, dtype=float).reshape(-1, 2)
+    cutoff = costs_mod.check_max_cost(max_cost) if max_cost is not None else np.inf
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.shape != (len(d_xy),):
+        raise InputError(f"weights: expected {len(d_xy)} values (one per demand point), got {w.size}")
+    dense = np.hypot(d_xy[:, None, 0] - s_xy[None, :, 0], d_xy[:, None, 1] - s_xy[None, :, 1])
+    cap = None if capacity is None else np.asarray(capacity, dtype=float).ravel()
+    if cap is not None and cap.shape != (n_sites,):
+        raise InputError(f"{what}: expected {n_sites} capacities (one per site), got {cap.size}")
+    return dense, w, cutoff, cap, s_xy
+
+
+def close_points(demand_xy, weights, facility_xy, k, max_cost, *, keep=None, capacity=None, demand_ids=None,
+                 facility_ids=None, time_limit=None, progress=None):
+    """:func:`closure_plan` on plain points (planar metres): the QGIS door's generic form.
+
+    ``keep``: facility ids (or, without ``facility_ids``, indices) that must
+    stay open; ``capacity`` makes it capacitated. Returns ``(sites,
+    allocation, summary)``.
+    """
+    m = len(np.asarray(facility_xy, dtype=float).reshape(-1, 2))
+    if max_cost is None:
+        raise InputError("max_cost: closure needs the coverage cutoff")
+    dense, w, cutoff, cap, s_xy = _point_inputs(demand_xy, weights, facility_xy, max_cost, capacity, m, "capacity")
+    ids = [str(x) for x in facility_ids] if facility_ids is not None else [f"F{j}" for j in range(m)]
+    if keep is not None and facility_ids is None:
+        keep = [f"F{int(j)}" for j in keep]
+    origins = list(demand_ids) if demand_ids is not None else list(range(len(w)))
+    if progress:
+        progress(20)
+    out = _closure(dense, w, cutoff, k, _keep_index(keep, ids), cap, time_limit, ids, [None] * m, s_xy, origins)
+    if progress:
+        progress(100)
+    return out
+
+
+def sweep_points(model, demand_xy, weights, candidate_xy, max_new, max_cost, *, existing_xy=None,
+                 candidate_capacity=None, existing_capacity=None, candidate_ids=None, existing_ids=None,
+                 time_limit=None, progress=None):
+    """:func:`sweep_locations` on plain points (planar metres): the QGIS door's generic form.
+
+    ``max_cost`` is required for ``mclp``; for ``p_median`` it only sets the
+    coverage reported (``None``: every point counts as covered).
+    """
+    if model == "mclp" and max_cost is None:
+        raise InputError("max_cost: the mclp sweep needs the coverage cutoff")
+    c_xy = np.asarray(candidate_xy, dtype=float).reshape(-1, 2)
+    e_xy = np.zeros((0, 2)) if existing_xy is None else np.asarray(existing_xy, dtype=float).reshape(-1, 2)
+    n_exist = len(e_xy)
+    cap = None
+    if candidate_capacity is not None:
+        if n_exist and existing_capacity is None:
+            raise InputError("existing_capacity: give the existing facilities' capacity too (capacitated model)")
+        cap = np.r_[np.asarray(existing_capacity if n_exist else [], dtype=float),
+                    np.asarray(candidate_capacity, dtype=float)]
+    dense, w, cutoff, cap, _ = _point_inputs(demand_xy, weights, np.vstack([e_xy, c_xy]), max_cost, cap,
+                                             n_exist + len(c_xy), "candidate_capacity")
+    ids = list(existing_ids if existing_ids is not None else [f"E{i}" for i in range(n_exist)]) + \
+        list(candidate_ids if candidate_ids is not None else [f"C{j}" for j in range(len(c_xy))])
+    return _sweep(model, dense, w, cutoff, n_exist, max_new, cap, time_limit, ids, progress)

@@ -20,3 +20,7 @@ ALGORITHMS += (CompositeIndex, HotSpots, CompareZones, EquityMeasures)
 from .allocate_capacity import AllocateCapacity  # noqa: E402  (optimisation)
 from .optimise_locations import OptimiseLocations  # noqa: E402
 ALGORITHMS += (OptimiseLocations, AllocateCapacity)
+from .cost_matrix import CostMatrix  # noqa: E402  (accessibility: OD tables)
+ALGORITHMS += (CostMatrix,)
+from .close_facilities import CloseFacilities, SweepLocations  # noqa: E402  (closure and sweep)
+ALGORITHMS += (CloseFacilities, SweepLocations)
