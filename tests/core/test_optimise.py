@@ -384,3 +384,12 @@ def test_zero_cost_is_a_real_cost():
     cost = np.array([[0.0, 5.0], [5.0, 0.0], [0.0, 1.0]])
     res = opt.p_median(cost, np.ones(3), 1)
     assert res.selected == (0,) and res.objective == 5.0
+
+
+def test_capacitated_mclp_with_every_site_fixed_open():
+    """HiGHS 1.2 presolve once returned 0 here; by hand: site 0 reaches point 0 (255, room
+    for 12), site 1 reaches point 3 (150, room for 4): 12 + 4 = 16 served."""
+    cost = np.array([[707.1, 2828.4], [2549.5, 2000.0], [2549.5, 2000.0], [3535.5, 0.0]])
+    r = opt.mclp(cost, np.array([255.0, 82.5, 0.0, 150.0]), 1000.0, 2,
+                 capacities=np.array([12.0, 4.0]), predefined=(0, 1))
+    assert r.status == "optimal" and r.objective == pytest.approx(16.0)

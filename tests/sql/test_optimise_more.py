@@ -158,9 +158,6 @@ def test_closure_plan_hand_and_brute_force(loaded):
     assert kept[0][2] == pytest.approx(brute_closure(1, keep=("F2",))[0]) == pytest.approx(255.0)
 
 
-@pytest.mark.xfail(strict=True, reason="core bug outside this file: capacitated classic.mclp with every site fixed "
-                   "open (p = m) returns coverage 0 as 'optimal' under HiGHS 1.2 presolve (scipy 1.10); "
-                   "welfare_models.closure's all-open reference hits it")
 def test_closure_plan_capacitated_hand(loaded):
     with psycopg.connect(f"dbname={loaded}") as c:
         cap = c.execute("SELECT site_id, closed, objective, covered_before FROM welfare.closure_plan('rsa', 1, 2023, "

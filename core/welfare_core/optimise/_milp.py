@@ -72,7 +72,9 @@ class Model:
         self._rhi.append(np.broadcast_to(np.asarray(hi, dtype=float), (nrows,)))
         self.nrow += nrows
 
-    def solve(self, time_limit: float | None = None) -> Outcome:
+    def solve(self, time_limit: float | None = None, *, presolve: bool = True) -> Outcome:
+        """Solve with HiGHS; ``presolve=False`` for models it mis-presolves (see
+        ``CAPACITY_PRESOLVE``)."""
         t0 = time.perf_counter()
         c = np.concatenate(self._c)
         if self._rows:
@@ -83,7 +85,7 @@ class Model:
             cons = [LinearConstraint(A, np.concatenate(self._rlo), np.concatenate(self._rhi))]
         else:
             cons = []
-        options = {"mip_rel_gap": 0.0, "presolve": True, "disp": False}
+        options = {"mip_rel_gap": 0.0, "presolve": presolve, "disp": False}
         if time_limit is not None:
             options["time_limit"] = max(float(time_limit), 1e-3)
         res = milp(c, constraints=cons, integrality=np.concatenate(self._int),
@@ -100,6 +102,15 @@ class Model:
         if status == "optimal":
             bound = obj
         return Outcome(status, x, obj, None if bound is None else float(bound), seconds, str(res.message))
+
+
+def safe_presolve(capacitated: bool, fixed_open) -> bool:
+    """Whether presolve may be used. HiGHS 1.2 (scipy 1.10) presolve returned 0 as
+    "optimal" for a capacitated MCLP whose sites were fixed open by their bounds
+    (0 instead of 16 on a 4 x 2 case); without presolve the optimum is right.
+    Such models are small once the sites are fixed, so solving them without
+    presolve costs little."""
+    return not (capacitated and len(fixed_open) > 0)
 
 
 def relative_gap(objective: float | None, bound: float | None) -> float | None:

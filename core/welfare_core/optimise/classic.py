@@ -31,7 +31,7 @@ from . import _pmedian
 from ._assign import nearest_open
 from ._inputs import (Pairs, as_pairs, as_progress, check_capacities, check_max_cost, check_p,
                       check_predefined, check_time_limit, check_weights, require_reach)
-from ._milp import Model, no_solution, relative_gap, solver_name
+from ._milp import Model, no_solution, relative_gap, safe_presolve, solver_name
 from .result import LocationResult
 
 _EPS = 1e-6
@@ -284,7 +284,7 @@ def _p_median_cap(pairs, w, p, pre, q, fulfill, clock, prog):
     _link(model, pairs, x0, y0)
     _capacity_rows(model, pairs, x0, y0, w, q, lo_exact=pre if fulfill else None)
     prog(20)
-    out = model.solve(clock.left())
+    out = model.solve(clock.left(), presolve=safe_presolve(True, pre))
     _finish(out, "p-median", clock,
             f"capacitated p-median: no {p} sites can serve all demand within reach"
             + (" while filling the predefined sites exactly" if fulfill else ""),
@@ -357,7 +357,7 @@ def mclp(cost, weights, max_cost, p, predefined=(), capacities=None, time_limit=
         _link(model, pairs, x0, y0)
         _capacity_rows(model, pairs, x0, y0, w, q)
     prog(20)
-    out = model.solve(clock.left())
+    out = model.solve(clock.left(), presolve=safe_presolve(q is not None, pre))
     _finish(out, "MCLP", clock, "MCLP: no feasible choice of sites", "check p and the predefined sites")
     prog(95)
     is_open = out.x[y0:y0 + pairs.m] > 0.5
@@ -440,7 +440,7 @@ def lscp(cost, max_cost, predefined=(), capacities=None, demand=None, time_limit
         _link(model, pairs, x0, y0)
         _capacity_rows(model, pairs, x0, y0, d, q)
     prog(20)
-    out = model.solve(clock.left())
+    out = model.solve(clock.left(), presolve=safe_presolve(q is not None, pre))
     _finish(out, "LSCP", clock, "LSCP: the capacities of the sites within max_cost cannot hold the demand",
             "raise the capacities or max_cost, or add candidate sites")
     prog(95)
