@@ -236,9 +236,9 @@ def print_scenario(conn) -> None:
 
 def print_optimisation(conn) -> None:
     """Five new elderly day centres (MCLP, exact) and 300 nursery places spread (capacity LP)."""
-    step("Optimisation: 5 new elderly day centres (MCLP) and 300 more nursery places")
-    run = conn.execute("SELECT welfare.run_optimise_locations('elderly_day_centre', 'mclp', 5, %s)",
-                       [PERIOD]).fetchone()[0]
+    step("Optimisation: 5 new elderly day centres in Milan (MCLP) and 300 more nursery places")
+    run = conn.execute("SELECT welfare.run_optimise_locations('elderly_day_centre', 'mclp', 5, %s, "
+                       "candidate_municipality => %s)", [PERIOD, MILAN]).fetchone()[0]
     conn.commit()
     existing, new, cutoff, before, after, status, gap, seconds = conn.execute(
         "SELECT existing_sites, new_sites, max_cost, coverage_pct_before, coverage_pct_after, "
