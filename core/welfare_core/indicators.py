@@ -144,11 +144,12 @@ def _supply_by_zone(tables, up: pd.Series, period: int) -> pd.DataFrame:
     if "zone_id" in fac:
         located = fac["zone_id"]
     else:
+        # Any zone at or below the level will do: nested zones share their ancestor, and
+        # a point in a part of a parent that no child covers is still counted.
         zone = tables["zone"]
-        finest = zone[zone["zone_id"].isin(up.index) &
-                      ~zone["zone_id"].isin(zone["parent_id"].dropna())]
-        located = pd.Series(locate_points(fac["geometry"].tolist(), finest["zone_id"].tolist(),
-                                          finest["geometry"].tolist()), index=fac.index)
+        below = zone[zone["zone_id"].isin(up.index)]
+        located = pd.Series(locate_points(fac["geometry"].tolist(), below["zone_id"].tolist(),
+                                          below["geometry"].tolist()), index=fac.index)
     fac = fac.assign(zone_id=located.map(up)).dropna(subset=["zone_id"])
     return (fac.groupby(["zone_id", "service_type_id"], as_index=False)
                .agg(capacity=("capacity", "sum"), facilities=("facility_id", "count")))

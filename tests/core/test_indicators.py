@@ -141,3 +141,14 @@ def test_ancestor_map_walks_levels(city):
 def test_bad_requests_say_what_to_change(city, level, period, targets, error, match):
     with pytest.raises(error, match=match):
         zone_indicators(city, level, period, targets=targets)
+
+
+def test_facility_in_a_parent_not_covered_by_its_children_counts(city):
+    # a section covering only the south-west corner of N1: F1 (500, 500) lies outside it,
+    # inside N1; it must still count for N1 and D1
+    extra = city["zone"].iloc[[3]].copy()
+    extra["zone_id"], extra["level"], extra["parent_id"] = "015146-S1", "section", "015146-N1"
+    extra["geometry"] = [tc.sq(0, 0, 100, 100)]
+    city["zone"] = pd.concat([city["zone"], extra], ignore_index=True)
+    _, s = zone_indicators(city, "neighbourhood", 2023)
+    close(col(s, "service_type_id", "rsa", "supply"), [12, 0, 0, 4])
