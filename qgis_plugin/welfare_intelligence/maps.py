@@ -65,6 +65,7 @@ def export_png(layers: list[QgsVectorLayer], png: str, title: str, *, subtitle: 
                width_mm: float = 260, height_mm: float = 200, dpi: int = 150) -> str:
     """A print layout with map, title, legend and scale bar exported to ``png``."""
     project = QgsProject.instance()
+    project.setCrs(layers[0].crs())  # a CRS-less project makes PROJ complain while drawing
     for layer in layers:
         if not project.mapLayer(layer.id()):
             project.addMapLayer(layer, False)
