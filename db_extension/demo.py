@@ -86,13 +86,14 @@ def print_summary(conn, city_run: int) -> None:
             "AND r.target_id = ANY(%s) ORDER BY r.demand_pub DESC",
             [city_run, MILAN, ["pop_total", "pop_0_2", "pop_65plus", "pop_80plus", "hh_total"]]):
         print(f"  {name:42s} {fmt(demand):>12s}")
-    print(f"\n  {'service':34s} {'sites':>5s} {'capacity':>16s}      per 100 of reference (standard)")
+    print(f"\n  {'service':40s} {'sites':>5s} {'capacity':>9s} {'unit':22s} "
+          "per 100 of reference (standard)")
     for name, unit, supply, sites, cov, std in conn.execute(
             "SELECT st.name, st.capacity_unit, r.supply, r.facilities, r.coverage_pub, "
             "r.standard_per_100 FROM welfare.zone_service_result r "
             "JOIN welfare.service_type st USING (service_type_id) "
             "WHERE r.run_id = %s AND r.zone_id = %s ORDER BY st.name", [city_run, MILAN]):
-        print(f"  {name:34s} {sites:5d} {supply:>9,.0f} {unit[:14]:14s} {fmt(cov, 2):>7s} "
+        print(f"  {name[:40]:40s} {sites:5d} {supply:>9,.0f} {unit[:22]:22s} {fmt(cov, 2):>7s} "
               f"({std:g})")
     for target, words in SHOWCASE:
         step(f"Largest gaps by neighbourhood: {words}")
