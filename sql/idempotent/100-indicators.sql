@@ -10,6 +10,7 @@ if KEY in GD:
     return KEY
 wi = GD.get("welfare_intelligence @extversion@") or plpy.execute(
     "SELECT welfare._bootstrap()") and GD["welfare_intelligence @extversion@"]
+records, rules = wi.records, wi.rules  # shared (010-bootstrap.sql)
 from welfare_core import indicators, privacy
 pd, np = wi.pd, wi.np
 T = wi.model.TABLES
@@ -43,21 +44,6 @@ def compute(level, period, targets=None):
             "SELECT welfare._forecast_door()") and GD["welfare_forecast @extversion@"]
         return fd.future_indicators(level, period, None, None, None, targets=targets)
     return wi.call(indicators.zone_indicators, inputs(), level, period, targets=targets)
-
-
-def records(frame, names):
-    """Rows as a JSON array of objects (NaN / <NA> -> null), for json_populate_recordset.
-
-    PL/Python converts returned values one by one through their text form;
-    handing PostgreSQL one JSON document is an order of magnitude faster for
-    tens of thousands of rows. 15 significant digits: below any tolerance.
-    """
-    return frame[list(names)].to_json(orient="records", double_precision=15)
-
-
-def rules():
-    settings = {r["name"]: r["value"] for r in plpy.execute("SELECT name, value FROM welfare.setting")}
-    return wi.call(privacy.Rules.from_settings, settings)
 
 
 GD[KEY] = types.SimpleNamespace(compute=compute, records=records, rules=rules, privacy=privacy,

@@ -16,6 +16,7 @@ if KEY in GD:
     return KEY
 wi = GD.get("welfare_intelligence @extversion@") or plpy.execute(
     "SELECT welfare._bootstrap()") and GD["welfare_intelligence @extversion@"]
+rules = wi.rules  # shared (010-bootstrap.sql)
 from welfare_core import zone_access, privacy
 pd, np = wi.pd, wi.np
 T = wi.model.TABLES
@@ -146,11 +147,6 @@ def columns(frame, names):
 
 def rows(frame, names):
     return list(zip(*columns(frame, names))) if len(frame) else []
-
-
-def rules():
-    settings = {r["name"]: r["value"] for r in plpy.execute("SELECT name, value FROM welfare.setting")}
-    return wi.call(privacy.Rules.from_settings, settings)
 
 
 GD[KEY] = types.SimpleNamespace(fca=fca, compute=compute, rows=rows, columns=columns,

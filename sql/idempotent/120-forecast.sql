@@ -15,6 +15,7 @@ if KEY in GD:
     return KEY
 wi = GD.get("welfare_intelligence @extversion@") or plpy.execute(
     "SELECT welfare._bootstrap()") and GD["welfare_intelligence @extversion@"]
+records, rules = wi.records, wi.rules  # shared (010-bootstrap.sql)
 from welfare_core import forecast, indicators, privacy
 T = wi.model.TABLES
 
@@ -60,15 +61,6 @@ def future_indicators(level, period, step, control, damping, targets=None):
     rows, services = wi.call(indicators.zone_indicators, future, level, period,
                              targets=targets)
     return rows, services
-
-
-def records(frame, names):
-    return frame[list(names)].to_json(orient="records", double_precision=15)
-
-
-def rules():
-    settings = {r["name"]: r["value"] for r in plpy.execute("SELECT name, value FROM welfare.setting")}
-    return wi.call(privacy.Rules.from_settings, settings)
 
 
 def publish(frame, sensitive, level):

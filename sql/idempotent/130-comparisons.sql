@@ -17,6 +17,7 @@ if KEY in GD:
     return KEY
 wi = GD.get("welfare_intelligence @extversion@") or plpy.execute(
     "SELECT welfare._bootstrap()") and GD["welfare_intelligence @extversion@"]
+records, rules = wi.records, wi.rules  # shared (010-bootstrap.sql)
 from welfare_core import benchmark, composite, equity, indicators, privacy, spatial
 pd, np = wi.pd, wi.np
 
@@ -91,15 +92,6 @@ def districts(ids):
 
 def settings():
     return {r["name"]: r["value"] for r in plpy.execute("SELECT name, value FROM welfare.setting")}
-
-
-def rules():
-    return wi.call(privacy.Rules.from_settings, settings())
-
-
-def records(frame, names):
-    """Rows as one JSON array (NaN / <NA> -> null) for json_populate_recordset."""
-    return frame[list(names)].to_json(orient="records", double_precision=15)
 
 
 def start(kind, params):

@@ -12,6 +12,7 @@ if KEY in GD:
     return KEY
 wi = GD.get("welfare_intelligence @extversion@") or plpy.execute(
     "SELECT welfare._bootstrap()") and GD["welfare_intelligence @extversion@"]
+records, rules = wi.records, wi.rules  # shared (010-bootstrap.sql)
 from welfare_core import scenario, scenario_compare, privacy
 pd, np = wi.pd, wi.np
 T = wi.model.TABLES
@@ -78,15 +79,6 @@ def compare(a, b, level, period, method, measures=None):
 def check(kind, params):
     c = wi.call(scenario.changes_from_records, [{"kind": kind, "params": params or "{}"}])[0]
     return c.to_json()
-
-
-def records(frame, names):
-    return frame[list(names)].to_json(orient="records", double_precision=15)
-
-
-def rules():
-    settings = {r["name"]: r["value"] for r in plpy.execute("SELECT name, value FROM welfare.setting")}
-    return wi.call(privacy.Rules.from_settings, settings)
 
 
 GD[KEY] = types.SimpleNamespace(compare=compare, check=check, records=records, rules=rules,
