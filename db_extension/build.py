@@ -80,11 +80,24 @@ $wi_migration$;
 """
 
 
+# The handler every public PL/pgSQL wrapper ends with (sql/idempotent: written
+# `@reraise_errors@` before its END): the error of the PL/Python body comes back
+# without the PL/Python class prefix and traceback (welfare._reraise, 005-errors.sql).
+RERAISE_ERRORS = """EXCEPTION WHEN OTHERS THEN
+    DECLARE m text; s text; h text; d text;
+    BEGIN
+        GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE,
+                                h = PG_EXCEPTION_HINT, d = PG_EXCEPTION_DETAIL;
+        PERFORM welfare._reraise(m, s, h, d);
+    END;"""
+
+
 def script(ver: str) -> str:
     parts = [(SQL / "head.sql").read_text()]
     parts += [incremental(p, ver) for p in numbered(SQL / "incremental")]
     parts += [f"-- {p.relative_to(ROOT)}\n{p.read_text()}" for p in numbered(SQL / "idempotent")]
-    return "\n".join(parts).replace("@extversion@", ver)
+    return ("\n".join(parts).replace("@extversion@", ver)
+            .replace("@reraise_errors@", RERAISE_ERRORS))
 
 
 def control(ver: str) -> str:

@@ -1,7 +1,10 @@
 -- Clean errors for users. PL/Python prefixes every error with its Python
 -- class and adds a Python traceback as CONTEXT; public functions are
 -- therefore thin PL/pgSQL wrappers over their PL/Python bodies (welfare._*)
--- that re-raise what the core said: message, SQLSTATE, hint, detail.
+-- that re-raise what the core said: message, SQLSTATE, hint, detail. A wrapper
+-- ends its block with a line holding the marker reraise_errors between two @,
+-- which db_extension/build.py expands into the one exception handler that
+-- calls welfare._reraise.
 CREATE OR REPLACE FUNCTION welfare._reraise(message text, state text, hint text, detail text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp

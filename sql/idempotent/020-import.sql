@@ -151,14 +151,9 @@ CREATE OR REPLACE FUNCTION welfare.import_datasets(
 RETURNS TABLE (dataset text, row_key text, field text, code text, message text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE
-    m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._import_datasets($1, $2, $3);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.import_datasets(text[], regclass[], text) IS

@@ -14,14 +14,9 @@ CREATE OR REPLACE FUNCTION welfare.validate_data()
 RETURNS TABLE (dataset text, row_key text, field text, code text, message text)
 LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE
-    m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._validate_data();
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.validate_data() IS

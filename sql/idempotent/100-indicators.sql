@@ -134,7 +134,6 @@ RETURNS TABLE (
     null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.zone_id, r.level, r.parent_id, r.period, r.target_id, r.unit,
@@ -143,10 +142,7 @@ BEGIN
            r.coverage_rank, r.coverage_pct_rank, r.coverage_z, r.null_reason
       FROM pg_catalog.json_populate_recordset(NULL::welfare.zone_indicator_result,
                welfare._zone_indicators_json(level, period, targets)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.zone_indicators(text, integer, text[]) IS
@@ -163,7 +159,6 @@ RETURNS TABLE (
     gap_rank integer, gap_pct_rank double precision, gap_z double precision, null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.zone_id, r.level, r.parent_id, r.period, r.service_type_id, r.reference_target_id,
@@ -172,10 +167,7 @@ BEGIN
            r.null_reason
       FROM pg_catalog.json_populate_recordset(NULL::welfare.zone_service_result,
                welfare._zone_service_indicators_json(level, period)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.zone_service_indicators(text, integer) IS
@@ -186,13 +178,9 @@ CREATE OR REPLACE FUNCTION welfare.run_zone_indicators(level text, period intege
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_zone_indicators(level, period);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_zone_indicators(text, integer) IS

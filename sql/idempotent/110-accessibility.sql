@@ -179,14 +179,10 @@ CREATE OR REPLACE FUNCTION welfare.two_step_fca(
 RETURNS TABLE (id text, access double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._fca('2sfca', demand_rel, demand_id, demand_col,
         demand_geom, supply_rel, supply_id, supply_col, supply_geom, max_cost, decay, decay_param);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.two_step_fca(regclass, text, text, text, regclass, text, text, text,
@@ -204,14 +200,10 @@ CREATE OR REPLACE FUNCTION welfare.three_step_fca(
 RETURNS TABLE (id text, access double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._fca('3sfca', demand_rel, demand_id, demand_col,
         demand_geom, supply_rel, supply_id, supply_col, supply_geom, max_cost, decay, decay_param);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.three_step_fca(regclass, text, text, text, regclass, text, text, text,
@@ -300,14 +292,10 @@ RETURNS TABLE (
     null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._accessibility(service_type_id, period, level, method,
         max_cost, decay, decay_param, municipality_code);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.accessibility(text, integer, text, text, double precision, text,
@@ -326,14 +314,10 @@ CREATE OR REPLACE FUNCTION welfare.run_accessibility(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_accessibility(service_type_id, period, level, method, max_cost, decay,
                                       decay_param, municipality_code);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_accessibility(text, integer, text, text, double precision, text,

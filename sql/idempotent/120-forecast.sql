@@ -155,7 +155,6 @@ RETURNS TABLE (
     upper double precision, forecast_method text, note text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.zone_id, r.level, r.target_id, r.unit, r.period, r.base_period, r.demand,
@@ -163,10 +162,7 @@ BEGIN
       FROM pg_catalog.json_populate_recordset(NULL::welfare.forecast_result,
                welfare._forecast_demand_json(target, horizon, method, level, step, control,
                                              damping, interval_level)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.forecast_demand(text, integer, text, text, integer, text, double precision, double precision) IS
@@ -184,14 +180,10 @@ CREATE OR REPLACE FUNCTION welfare.run_forecast_demand(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_forecast_demand(target, horizon, method, level, step, control,
                                         damping, interval_level);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_forecast_demand(text, integer, text, text, integer, text, double precision, double precision) IS
@@ -212,7 +204,6 @@ RETURNS TABLE (
     null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.zone_id, r.level, r.parent_id, r.period, r.target_id, r.unit,
@@ -221,10 +212,7 @@ BEGIN
            r.coverage_rank, r.coverage_pct_rank, r.coverage_z, r.null_reason
       FROM pg_catalog.json_populate_recordset(NULL::welfare.zone_indicator_result,
                welfare._forecast_indicators_json(level, period, step, control, damping)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.forecast_indicators(text, integer, integer, text, double precision) IS
@@ -245,7 +233,6 @@ RETURNS TABLE (
     gap_rank integer, gap_pct_rank double precision, gap_z double precision, null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.zone_id, r.level, r.parent_id, r.period, r.service_type_id, r.reference_target_id,
@@ -254,10 +241,7 @@ BEGIN
            r.null_reason
       FROM pg_catalog.json_populate_recordset(NULL::welfare.zone_service_result,
                welfare._forecast_service_indicators_json(level, period, step, control, damping)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.forecast_service_indicators(text, integer, integer, text, double precision) IS

@@ -432,7 +432,6 @@ RETURNS TABLE (
     null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.zone_id, r.score, r.rank, r.pct_rank, r.flags, r.mean, r.penalty, r.components,
@@ -440,10 +439,7 @@ BEGIN
       FROM pg_catalog.json_populate_recordset(NULL::welfare.composite_result,
                welfare._composite_index_json(run_id, components, method, direction, reference,
                                              smooth)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.composite_index(bigint, jsonb, text, text, text, boolean) IS
@@ -460,14 +456,10 @@ CREATE OR REPLACE FUNCTION welfare.run_composite_index(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_composite_index(run_id, components, method, direction, reference,
                                         smooth, name);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_composite_index(bigint, jsonb, text, text, text, boolean, text) IS
@@ -487,7 +479,6 @@ RETURNS TABLE (
     z_sim double precision, significant boolean, lisa_class text, neighbours integer)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.zone_id, r.value, r.z, r.lag, r.local_i, r.quadrant, r.p_sim, r.z_sim,
@@ -495,10 +486,7 @@ BEGIN
       FROM pg_catalog.json_populate_recordset(NULL::welfare.hot_spot_result,
                welfare._hot_spots_json(run_id, target, value_column, weights, distance_m,
                                        permutations, seed, alpha, fdr, smooth)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.hot_spots(bigint, text, text, text, double precision, integer, integer, double precision, boolean, boolean) IS
@@ -518,7 +506,6 @@ RETURNS TABLE (
     p_rand double precision, p_sim double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.indicator, r.zones, r.islands, r.moran_i, r.expected, r.variance_norm,
@@ -526,10 +513,7 @@ BEGIN
       FROM pg_catalog.json_populate_recordset(NULL::welfare.moran_result,
                welfare._global_moran_json(run_id, target, value_column, weights, distance_m,
                                           permutations, seed, smooth)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.global_moran(bigint, text, text, text, double precision, integer, integer, boolean) IS
@@ -546,14 +530,10 @@ CREATE OR REPLACE FUNCTION welfare.run_hot_spots(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_hot_spots(run_id, target, value_column, weights, distance_m,
                                   permutations, seed, alpha, fdr, smooth);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_hot_spots(bigint, text, text, text, double precision, integer, integer, double precision, boolean, boolean) IS
@@ -571,7 +551,6 @@ RETURNS TABLE (
     pct_rank double precision, stands_out boolean, worse boolean)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.zone_id, r.indicator, r.polarity, r.value, r.comparator, r.group_id,
@@ -580,10 +559,7 @@ BEGIN
       FROM pg_catalog.json_populate_recordset(NULL::welfare.benchmark_result,
                welfare._compare_zones_json(run_id, targets, value_column, peers, peer_groups,
                                            threshold_z, seed)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.compare_zones(bigint, text[], text, text, integer, double precision, integer) IS
@@ -599,14 +575,10 @@ CREATE OR REPLACE FUNCTION welfare.run_compare_zones(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_compare_zones(run_id, targets, value_column, peers, peer_groups,
                                       threshold_z, seed);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_compare_zones(bigint, text[], text, text, integer, double precision, integer) IS
@@ -621,7 +593,6 @@ RETURNS TABLE (
     weight_total double precision, mean double precision, ranked_by text, null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.indicator, r.measure, r.value, r.zones, r.weight_total, r.mean, r.ranked_by,
@@ -629,10 +600,7 @@ BEGIN
       FROM pg_catalog.json_populate_recordset(NULL::welfare.equity_result,
                welfare._equity_measures_json(run_id, targets, value_column,
                                              composite_run_id)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.equity_measures(bigint, text[], text, bigint) IS
@@ -647,13 +615,9 @@ CREATE OR REPLACE FUNCTION welfare.run_equity_measures(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_equity_measures(run_id, targets, value_column, composite_run_id);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_equity_measures(bigint, text[], text, bigint) IS

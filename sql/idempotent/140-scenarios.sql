@@ -204,7 +204,7 @@ CREATE OR REPLACE FUNCTION welfare.add_scenario_change(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text; id bigint; clean jsonb;
+DECLARE id bigint; clean jsonb;
 BEGIN
     PERFORM welfare._own_scenario(add_scenario_change.scenario_id);
     clean := welfare._check_scenario_change(kind, coalesce(params, '{}'::jsonb)::text)::jsonb;
@@ -212,10 +212,7 @@ BEGIN
     VALUES (add_scenario_change.scenario_id, add_scenario_change.kind, clean)
     RETURNING change_id INTO id;
     RETURN id;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.add_scenario_change(bigint, text, jsonb) IS
@@ -275,7 +272,6 @@ RETURNS TABLE (
     supply_effect double precision, catchment_effect double precision, null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY
     SELECT r.zone_id, r.level, r.parent_id, r.period, r.target_id, r.measure, r.base,
@@ -283,10 +279,7 @@ BEGIN
            r.catchment_effect, r.null_reason
       FROM pg_catalog.json_populate_recordset(NULL::welfare.scenario_result,
                welfare._compare_scenarios_json(a, b, level, period, method, measures)) AS r;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.compare_scenarios(bigint, bigint, text, integer, text, text[]) IS
@@ -301,13 +294,9 @@ CREATE OR REPLACE FUNCTION welfare.run_scenario(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_scenario(scenario_id, level, period, compare_to, method);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_scenario(bigint, text, integer, bigint, text) IS

@@ -239,13 +239,9 @@ RETURNS TABLE (row_kind text, site text, point text, cost double precision,
                bound double precision, gap double precision, solver text, seconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._locate('p_median', demand_rel, demand_id, demand_weight, demand_geom, candidate_rel, candidate_id, candidate_geom, candidate_capacity, required, p, max_cost, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.p_median(regclass, text, text, text, regclass, text, text, integer, text, text, double precision, double precision) IS
@@ -258,13 +254,9 @@ RETURNS TABLE (row_kind text, site text, point text, cost double precision,
                bound double precision, gap double precision, solver text, seconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._locate('mclp', demand_rel, demand_id, demand_weight, demand_geom, candidate_rel, candidate_id, candidate_geom, candidate_capacity, required, p, max_cost, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.mclp(regclass, text, text, text, regclass, text, text, integer, double precision, text, text, double precision) IS
@@ -277,13 +269,9 @@ RETURNS TABLE (row_kind text, site text, point text, cost double precision,
                bound double precision, gap double precision, solver text, seconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._locate('lscp', demand_rel, demand_id, demand_weight, demand_geom, candidate_rel, candidate_id, candidate_geom, candidate_capacity, required, NULL, max_cost, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.lscp(regclass, text, text, regclass, text, text, double precision, text, text, text, double precision) IS
@@ -296,13 +284,9 @@ RETURNS TABLE (row_kind text, site text, point text, cost double precision,
                bound double precision, gap double precision, solver text, seconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._locate('p_center', demand_rel, demand_id, NULL, demand_geom, candidate_rel, candidate_id, candidate_geom, NULL, required, p, NULL, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.p_center(regclass, text, text, regclass, text, text, integer, text, double precision) IS
@@ -353,13 +337,9 @@ RETURNS TABLE (site_id text, kind text, name text, chosen boolean, x double prec
                unmet_before double precision, unmet_after double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._optimise_locations(service_type_id, model, new_sites, period, max_cost, capacitated, time_limit, candidate_municipality);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text) IS
@@ -372,13 +352,9 @@ CREATE OR REPLACE FUNCTION welfare.run_optimise_locations(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_optimise_locations(service_type_id, model, new_sites, period, max_cost, capacitated, time_limit, candidate_municipality);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text) IS
@@ -425,13 +401,9 @@ RETURNS TABLE (site_id text, kind text, name text, chosen boolean, x double prec
                unmet_before double precision, unmet_after double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._allocate_capacity(service_type_id, budget, period, max_cost, uptake, module_size, unit_cost, max_increase, candidates, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision) IS
@@ -446,13 +418,9 @@ CREATE OR REPLACE FUNCTION welfare.run_allocate_capacity(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_allocate_capacity(service_type_id, budget, period, max_cost, uptake, module_size, unit_cost, max_increase, candidates, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision) IS

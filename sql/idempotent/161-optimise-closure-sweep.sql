@@ -177,13 +177,9 @@ RETURNS TABLE (site_id text, name text, closed boolean, x double precision, y do
                coverage_pct_before double precision, coverage_pct_after double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._closure_plan(service_type_id, k, period, max_cost, keep, capacitated, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision) IS
@@ -195,13 +191,9 @@ CREATE OR REPLACE FUNCTION welfare.run_closure_plan(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_closure_plan(service_type_id, k, period, max_cost, keep, capacitated, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision) IS
@@ -239,13 +231,9 @@ RETURNS TABLE (new_sites integer, p integer, objective double precision, covered
                gap double precision, new_site_ids text[], seconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN QUERY SELECT * FROM welfare._sweep_locations(service_type_id, model, max_new, period, max_cost, capacitated, candidate_municipality, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision) IS
@@ -258,13 +246,9 @@ CREATE OR REPLACE FUNCTION welfare.run_sweep_locations(
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
-DECLARE m text; s text; h text; d text;
 BEGIN
     RETURN welfare._run_sweep_locations(service_type_id, model, max_new, period, max_cost, capacitated, candidate_municipality, time_limit);
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE, h = PG_EXCEPTION_HINT,
-                            d = PG_EXCEPTION_DETAIL;
-    PERFORM welfare._reraise(m, s, h, d);
+@reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision) IS
