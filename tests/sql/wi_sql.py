@@ -26,13 +26,15 @@ def admin_conn():
 
 
 @contextmanager
-def fresh_database(prefix="wi_test"):
+def fresh_database(prefix="wi_test", version=None, options=""):
+    """A new database with the extension (at `version`, default the current one)."""
     name = f"{prefix}_{secrets.token_hex(4)}"
     with admin_conn() as c:
         c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        with psycopg.connect(f"dbname={name}", autocommit=True) as c:
-            c.execute("CREATE EXTENSION welfare_intelligence CASCADE")
+        with psycopg.connect(f"dbname={name}", autocommit=True, options=options) as c:
+            c.execute(sql.SQL("CREATE EXTENSION welfare_intelligence {} CASCADE").format(
+                sql.SQL("VERSION {}").format(sql.Literal(version)) if version else sql.SQL("")))
         yield name
     finally:
         with admin_conn() as c:
