@@ -13,7 +13,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 APT_PACKAGES := python3-numpy python3-pandas python3-scipy python3-geopandas python3-pulp \
   coinor-cbc python3-psycopg python3-venv python3-pytest qgis python3-qgis \
-  postgresql-15 postgresql-15-postgis-3 postgresql-plpython3-15 postgresql-server-dev-15
+  postgresql-15 postgresql-15-postgis-3 postgresql-plpython3-15 postgresql-server-dev-15 \
+  postgresql-15-pgrouting
 
 .PHONY: help setup apt venv pg install test test-core test-sql test-qgis installcheck \
         plugin bench demo sample clean

@@ -81,13 +81,19 @@ $wi_migration$;
 
 
 # The handler every public PL/pgSQL wrapper ends with (sql/idempotent: written
-# `@reraise_errors@` before its END): the error of the PL/Python body comes back
-# without the PL/Python class prefix and traceback (welfare._reraise, 005-errors.sql).
+# `@reraise_errors@` before its END): a run that failed is recorded in welfare.run
+# by an autonomous transaction (welfare._log_run_failure, 150-governance.sql), then
+# the error of the PL/Python body comes back without the PL/Python class prefix
+# and traceback (welfare._reraise, 005-errors.sql).
 RERAISE_ERRORS = """EXCEPTION WHEN OTHERS THEN
     DECLARE m text; s text; h text; d text;
     BEGIN
         GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, s = RETURNED_SQLSTATE,
                                 h = PG_EXCEPTION_HINT, d = PG_EXCEPTION_DETAIL;
+        BEGIN  -- a run that failed is logged outside this transaction (150-governance.sql)
+            PERFORM welfare._log_run_failure(m);
+        EXCEPTION WHEN OTHERS THEN NULL;
+        END;
         PERFORM welfare._reraise(m, s, h, d);
     END;"""
 

@@ -5,7 +5,8 @@
 
 1. (re)creates the demo database (only its own, named --db) with the extension;
 2. loads the sample city (data/sample) with the import CLI, all or nothing;
-3. runs the zone indicators in SQL for sections, neighbourhoods and districts;
+3. runs the zone indicators in SQL for the city, districts, neighbourhoods and
+   sections (each published only if it passes the differencing audit);
 4. prints city totals and, for three targets, the ten neighbourhoods with the
    largest gap — every count through the privacy rules (suppressed 1-7,
    rounded to 5), as anything leaving the platform must;
@@ -63,13 +64,18 @@ def load_sample(db: str) -> None:
 
 
 def run_indicators(conn) -> dict[str, int]:
+    """Coarse levels first: each run is published only if it passes the differencing
+    audit together with what is already published (welfare.publication_audit)."""
     runs = {}
-    for level in ("section", "neighbourhood", "district", "city"):
+    for level in ("city", "district", "neighbourhood", "section"):
         t0 = time.perf_counter()
         runs[level] = conn.execute("SELECT welfare.run_zone_indicators(%s, %s)",
                                    [level, PERIOD]).fetchone()[0]
         conn.commit()
-        print(f"  {level:14s} run {runs[level]:3d}  {time.perf_counter() - t0:5.1f} s")
+        held = conn.execute("SELECT message FROM welfare.publication_audit "
+                            "WHERE run_id = %s AND NOT passed", [runs[level]]).fetchone()
+        print(f"  {level:14s} run {runs[level]:3d}  {time.perf_counter() - t0:5.1f} s"
+              + (f"  not published (differencing audit: {held[0]})" if held else ""))
     return runs
 
 
@@ -155,12 +161,24 @@ def print_forecast(conn, horizon_year: int = 2030) -> None:
             "ORDER BY f.demand - b.demand DESC NULLS LAST, f.zone_id LIMIT 5",
             [runs["pop_80plus"], horizon_year]):
         print(f"  {zone:24s} {fmt(before):>10s} -> {fmt(after):>10s}")
-    print(f"\n  Nursing-home (RSA) beds missing in {horizon_year}, largest neighbourhood gaps:")
-    for zone, gap in conn.execute(
-            "SELECT z.name, f.gap FROM welfare.forecast_service_indicators('neighbourhood', %s) f "
-            "JOIN welfare.zone z USING (zone_id) WHERE f.service_type_id = 'rsa' "
-            "ORDER BY f.gap DESC LIMIT 5", [horizon_year]):
-        print(f"  {zone[:24]:24s} {fmt(gap, 1):>10s} beds")
+    # a future period: the indicators run on the projection (published columns only)
+    run = conn.execute("SELECT welfare.run_zone_indicators('neighbourhood', %s)",
+                       [horizon_year]).fetchone()[0]
+    conn.commit()
+    ref, cov, gap = conn.execute(
+        "SELECT sum(reference_population_pub), 100 * sum(supply) / "
+        "nullif(sum(reference_population_pub), 0), sum(gap_pub) FROM welfare.zone_service_result "
+        "WHERE run_id = %s AND service_type_id = 'rsa'", [run]).fetchone()
+    print(f"\n  Nursing-home (RSA) coverage gap in {horizon_year} (run {run}): "
+          f"{fmt(cov, 2)} beds per 100 residents 65+ ({fmt(ref)} projected), "
+          f"{fmt(gap)} beds missing to the standard, summed over neighbourhoods")
+    print("  largest neighbourhood gaps:")
+    for zone, cov, gap in conn.execute(
+            "SELECT z.name, r.coverage_pub, r.gap_pub FROM welfare.zone_service_result r "
+            "JOIN welfare.zone z USING (zone_id) WHERE r.run_id = %s AND "
+            "r.service_type_id = 'rsa' AND r.gap_pub IS NOT NULL "
+            "ORDER BY r.gap_pub DESC, r.zone_id LIMIT 5", [run]):
+        print(f"  {zone[:24]:24s} {fmt(cov, 2):>8s} per 100 {fmt(gap, 1):>10s} beds")
 
 
 SVI_COMPONENTS = json.dumps([
@@ -235,23 +253,26 @@ def print_scenario(conn) -> None:
             print(f"  {side:7s} {zone:24s} {target:18s} {fmt(base, 2):>13s} {fmt(after, 2):>8s}")
 
 
-def print_optimisation(conn) -> None:
-    """Five new elderly day centres (MCLP, exact) and 300 nursery places spread (capacity LP)."""
+def print_optimisation(conn) -> dict[str, int]:
+    """Five new elderly day centres (MCLP, exact) and 300 nursery places spread (capacity LP);
+    returns the two run ids (for the map)."""
     step("Optimisation: 5 new elderly day centres in Milan (MCLP) and 300 more nursery places")
     run = conn.execute("SELECT welfare.run_optimise_locations('elderly_day_centre', 'mclp', 5, %s, "
                        "candidate_municipality => %s)", [PERIOD, MILAN]).fetchone()[0]
     conn.commit()
-    existing, new, cutoff, before, after, status, gap, seconds = conn.execute(
+    existing, new, cutoff, before, after, status, gap = conn.execute(
         "SELECT existing_sites, new_sites, max_cost, coverage_pct_before, coverage_pct_after, "
-        "status, gap, seconds FROM welfare.optimise_summary WHERE run_id = %s", [run]).fetchone()
+        "status, gap FROM welfare_bi.optimise_summary WHERE run_id = %s", [run]).fetchone()
     print(f"  {existing} centres kept, {new} opened: demand within {cutoff:,.0f} m "
-          f"{before:.1f} % -> {after:.1f} %  ({status}, gap {fmt(gap, 4)}, {seconds:.2f} s)")
+          f"{before:.1f} % -> {after:.1f} %  ({status}, gap {fmt(gap, 4)})")
+    runs = {"day_centres": run}
     for site, name in conn.execute("SELECT site_id, site_name FROM welfare_bi.optimise_sites "
                                    "WHERE run_id = %s AND new_site ORDER BY site_id", [run]):
         print(f"  new site {site:16s} {name}")
     run = conn.execute("SELECT welfare.run_allocate_capacity('nursery', 300, %s)",
                        [PERIOD]).fetchone()[0]
     conn.commit()
+    runs["nursery_places"] = run
     before, after, status = conn.execute(
         "SELECT coverage_pct_before, coverage_pct_after, status FROM welfare_bi.optimise_summary "
         "WHERE run_id = %s", [run]).fetchone()
@@ -262,6 +283,7 @@ def print_optimisation(conn) -> None:
             "WHERE run_id = %s AND added_capacity > 0 ORDER BY added_capacity DESC, site_id "
             "LIMIT 5", [run]):
         print(f"  {name[:34]:34s} {capacity:5.0f} places + {added:4.0f}")
+    return runs
 
 
 CREDIT = ("Milan sample city (synthetic zones on real ISTAT population, Openpolis "
@@ -328,14 +350,56 @@ def export(db: str, out: Path) -> dict[str, Path]:
     return files
 
 
-def render(files: dict[str, Path], out: Path) -> list[Path]:
-    """One PNG per OUTPUTS entry: graduated map, title, legend, scale bar (headless QGIS)."""
+SITES_MAP = dict(png="optimisation_sites.png", target="nss_75plus",
+                 title="Five new elderly day centres and 300 more nursery places",
+                 subtitle="new day centres chosen by an exact MCLP among Milan's candidate sites; "
+                          "nurseries receiving places from the capacity model")
+
+
+def export_sites(db: str, out: Path, runs: dict[str, int]) -> dict[str, Path]:
+    """The optimisation runs' sites (welfare_bi.optimise_sites, lat/lon) and the neighbourhoods
+    with the published demand the day centres serve, as two GeoPackages for the sites map."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely import wkb
+    with psycopg.connect(f"dbname={db}") as c:
+        cur = c.execute(
+            "SELECT site_id, site_name, CASE WHEN run_id = %(dc)s AND new_site THEN 'new_centre' "
+            "WHEN run_id = %(dc)s THEN 'centre' ELSE 'nursery' END AS role, added_capacity, lat, lon "
+            "FROM welfare_bi.optimise_sites WHERE (run_id = %(dc)s AND (site_kind = 'existing' OR new_site)) "
+            "OR (run_id = %(nu)s AND added_capacity > 0)",
+            {"dc": runs["day_centres"], "nu": runs["nursery_places"]})
+        sites = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+        cur = c.execute(
+            "SELECT b.zone_id, b.zone_name, b.target_id, b.demand, public.ST_AsBinary(z.geom) AS wkb "
+            "FROM welfare_bi.zone_indicators b JOIN welfare.zone z USING (zone_id) "
+            "WHERE b.period = %s AND b.zone_level = 'neighbourhood' AND b.target_id = %s",
+            [PERIOD, SITES_MAP["target"]])
+        zones = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+    files = {}
+    points = gpd.GeoDataFrame(sites.drop(columns=["lat", "lon"]),
+                              geometry=gpd.points_from_xy(sites["lon"], sites["lat"]), crs="EPSG:4326")
+    polygons = gpd.GeoDataFrame(zones.drop(columns=["wkb"]),
+                                geometry=[wkb.loads(bytes(b)) for b in zones["wkb"]], crs="EPSG:32632")
+    for name, frame in (("optimisation_sites", points.to_crs("EPSG:32632")),
+                        ("optimisation_zones", polygons)):
+        gpkg = out / f"{name}.gpkg"
+        if gpkg.exists():
+            gpkg.unlink()
+        frame.to_file(gpkg, layer=name, driver="GPKG")
+        files[name] = gpkg
+    return files
+
+
+def render(files: dict[str, Path], out: Path, site_files: dict[str, Path] | None = None) -> list[Path]:
+    """One PNG per OUTPUTS entry: graduated map, title, legend, scale bar (headless QGIS);
+    with ``site_files`` also the map of the optimised sites."""
     sys.path.insert(0, str(ROOT / "qgis_plugin"))
     from qgis.core import QgsApplication, QgsVectorLayer
     QgsApplication.setPrefixPath("/usr", True)
     app = QgsApplication([], False)
     app.initQgis()
-    from welfare_intelligence.maps import categorise_direction, export_png, graduate
+    from welfare_intelligence.maps import categorise, categorise_direction, export_png, graduate
     pngs = []
     for spec in OUTPUTS:
         gpkg = files[spec["name"]]
@@ -351,6 +415,21 @@ def render(files: dict[str, Path], out: Path) -> list[Path]:
                      invert=spec["invert"])
         png = out / spec["png"]
         export_png([layer], str(png), spec["title"], subtitle=f"{CREDIT}; {spec['subtitle']}")
+        pngs.append(png)
+    if site_files:
+        layers = {name: QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr")
+                  for name, gpkg in site_files.items()}
+        if not all(lyr.isValid() and lyr.featureCount() for lyr in layers.values()):
+            raise SystemExit(f"cannot read the optimisation sites from {out}")
+        categorise(layers["optimisation_sites"], "role", [
+            ("new_centre", "#d7301f", "new elderly day centre", 4.0),
+            ("centre", "#fdb863", "elderly day centre (existing)", 2.6),
+            ("nursery", "#2b8cbe", "nursery receiving places", 2.0)], legend_title="Sites")
+        graduate(layers["optimisation_zones"], "demand", ramp="Greys", method="quantile",
+                 legend_title="Non-self-sufficient 75+|by neighbourhood")
+        png = out / SITES_MAP["png"]
+        export_png([layers["optimisation_sites"], layers["optimisation_zones"]], str(png), SITES_MAP["title"],
+                   subtitle=f"{CREDIT}; {SITES_MAP['subtitle']}")
         pngs.append(png)
     app.exitQgis()
     return pngs
@@ -376,11 +455,12 @@ def main(argv=None) -> int:
         print_forecast(conn)
         print_vulnerability(conn, runs["neighbourhood"])
         print_scenario(conn)
-        print_optimisation(conn)
+        opt_runs = print_optimisation(conn)
     step("Outputs")
     files = export(args.db, out)
-    pngs = render(files, out)
-    for gpkg in files.values():
+    site_files = export_sites(args.db, out, opt_runs)
+    pngs = render(files, out, site_files)
+    for gpkg in [*files.values(), *site_files.values()]:
         print(f"  results GeoPackage  {gpkg}")
     for png in pngs:
         print(f"  map (PNG)           {png}")

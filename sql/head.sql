@@ -20,6 +20,26 @@ BEGIN
 END
 $head$;
 
+-- The four roles are cluster-wide: created only if missing (a second database, or
+-- a reinstall, finds them), before any file grants to them; never dropped with
+-- the extension; pg_dump leaves them out. Their privileges: 900-privileges.sql.
+DO $roles$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['welfare_admin', 'welfare_analyst', 'welfare_provider',
+                             'welfare_bi_reader'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$roles$;
+COMMENT ON ROLE welfare_admin IS 'Welfare Intelligence: loads data, changes settings, grants roles, reads and writes everything but the run log';
+COMMENT ON ROLE welfare_analyst IS 'Welfare Intelligence: reads all data, runs analyses, writes results and scenarios';
+COMMENT ON ROLE welfare_provider IS 'Welfare Intelligence: third-sector provider, reads published outputs and facilities, inserts and updates its own facilities';
+COMMENT ON ROLE welfare_bi_reader IS 'Welfare Intelligence: BI tools, reads schema welfare_bi only';
+
 -- Run-once files (sql/incremental) are recorded here, so an upgrade script,
 -- which is the whole script again, applies only the new ones.
 CREATE TABLE IF NOT EXISTS welfare.migration (

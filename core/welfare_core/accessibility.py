@@ -133,12 +133,15 @@ def nearest(cost) -> tuple[np.ndarray, np.ndarray]:
     n = cm.shape[0]
     best_cost, best_col = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
     if cm.nnz:
-        # sort pairs by (row, cost, col); the first pair of each row is its nearest
-        order = np.lexsort((cm.col, cm.cost, cm.row))
-        row = cm.row[order]
+        # pairs are sorted by (row, col): a segmented minimum per row, then the first
+        # pair of each row at that minimum (the lowest column). O(pairs), no sort.
+        indptr = cm.indptr()
+        rows = np.flatnonzero(np.diff(indptr) > 0)
+        best_cost[rows] = np.minimum.reduceat(cm.cost, indptr[rows])
+        at_min = np.flatnonzero(cm.cost == best_cost[cm.row])
+        row = cm.row[at_min]
         first = np.concatenate(([True], row[1:] != row[:-1]))
-        best_cost[row[first]] = cm.cost[order][first]
-        best_col[row[first]] = cm.col[order][first]
+        best_col[row[first]] = cm.col[at_min[first]]
     return best_cost, best_col
 
 

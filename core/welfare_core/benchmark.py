@@ -273,8 +273,62 @@ def equity_of_indicators(rows: pd.DataFrame, district_of=None, *, targets=None,
     vulnerability: mapping zone_id -> composite score (ranks the Palma ratio
     and the concentration index); district_of: zone_id -> district (Theil split).
     """
-    from .equity import equity_measures
     values = indicator_rows(rows, targets, column)
+    return _equity_per_indicator(values, district_of, vulnerability, ranked_by)
+
+
+ACCESS_COLUMNS = ("access", "share_within", "nearest_cost")
+
+
+def equity_of_access(rows: pd.DataFrame, district_of=None, *, targets=None,
+                     column: str = "access", vulnerability=None,
+                     ranked_by: str | None = None) -> pd.DataFrame:
+    """equity.equity_measures per target of zone accessibility rows (demand-weighted).
+
+    rows: zone × target rows of :func:`welfare_core.zone_access.zone_accessibility`
+    (zone_id, target_id, demand and ``column``, one of :data:`ACCESS_COLUMNS`).
+    Each zone counts with its demand (the people the value applies to);
+    zones without demand or without a value are left out. indicator =
+    "target_id:column"; other arguments as :func:`equity_of_indicators`.
+    """
+    if column not in ACCESS_COLUMNS:
+        raise InputError(f"{column!r} is not an accessibility column",
+                         hint=f"use one of {', '.join(ACCESS_COLUMNS)}")
+    have = sorted(rows["target_id"].astype(str).unique())
+    targets = have if not targets else list(targets)
+    unknown = sorted(set(targets) - set(have))
+    if unknown:
+        from .errors import UnknownIdError
+        raise UnknownIdError(f"target(s) {unknown} are not in the accessibility rows",
+                             hint=f"targets available: {have}")
+    sub = rows[rows["target_id"].isin(targets)]
+    values = pd.DataFrame({"zone_id": sub["zone_id"].values,
+                           "indicator": (sub["target_id"].astype(str) + ":" + column).values,
+                           "value": sub[column].astype(float).values,
+                           "weight": sub["demand"].astype(float).values})
+    return _equity_per_indicator(values, district_of, vulnerability, ranked_by)
+
+
+def _equity_per_indicator(values, district_of, vulnerability, ranked_by) -> pd.DataFrame:
+    """equity.equity_measures of each indicator of long (zone_id, indicator, value, weight) rows.
+
+    Published rows are the normal input: a zone whose weight (its people) is
+    suppressed (NULL), or whose value is hidden while it has people, is left out,
+    and the result is then computed on the published zones only. How many zones
+    were left out, per indicator, is in ``attrs["left_out"]`` (the doors report
+    it); a zone without people (weight 0) does not count in any measure anyway.
+    """
+    from .equity import equity_measures
+    if values.empty:
+        raise InputError("there are no zone values to measure",
+                         hint="check the run and the targets asked for")
+    w = values["weight"].astype(float)
+    hidden = w.isna() | (values["value"].astype(float).isna() & (w > 0))
+    left_out = values.loc[hidden].groupby("indicator").size().to_dict()
+    values = values.loc[~hidden]
+    if values.empty:
+        raise InputError("every zone's value or weight is suppressed: there is nothing "
+                         "published to measure", hint="use a coarser level or raw values")
     district = values["zone_id"].map(dict(district_of)) if district_of is not None else None
     vul = (values["zone_id"].map(dict(vulnerability)).astype(float)
            if vulnerability is not None else None)
@@ -286,4 +340,6 @@ def equity_of_indicators(rows: pd.DataFrame, district_of=None, *, targets=None,
         out = equity_measures(sub["value"].to_numpy(), sub["weight"].to_numpy(), groups=g,
                               vulnerability=None if vul is None else vul.loc[idx].to_numpy())
         parts.append(out.assign(indicator=indicator, ranked_by=ranked_by))
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["left_out"] = {str(k): int(v) for k, v in left_out.items() if v}
+    return out

@@ -15,6 +15,13 @@ so the SQL and QGIS doors give the same numbers.
 
 :func:`as_cost` is the single normaliser every core function uses to accept
 either shape.
+
+Builders: :func:`euclidean` (KD-tree range query up to the cutoff),
+:func:`from_od_table` (the user's own long OD table), :func:`network`
+(shortest paths on a street edge list, scipy's Dijkstra from each distinct
+origin node, stopped at the cutoff) and :func:`network_from_node_costs` (the
+same snapping and cutoff around node-to-node costs computed elsewhere, e.g.
+by pgRouting's ``pgr_dijkstraCost`` in the SQL door).
 """
 from __future__ import annotations
 
@@ -86,6 +93,21 @@ class CostMatrix:
     # --- constructors ---------------------------------------------------------
 
     @classmethod
+    def _trusted(cls, shape, row, col, cost) -> "CostMatrix":
+        """Skip validation and sorting: only for pairs that are canonical by construction
+        (sorted by (row, col), unique, in range, finite costs >= 0), e.g. a subset of a
+        CostMatrix's pairs or a sorted KD-tree result. Saves ~10 passes over the pairs.
+        The arrays are taken over (made read-only): pass fresh or read-only ones."""
+        self = object.__new__(cls)
+        for name, arr, dtype in (("row", row, np.int64), ("col", col, np.int64),
+                                 ("cost", cost, np.float64)):
+            arr = np.ascontiguousarray(arr, dtype=dtype)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "shape", (int(shape[0]), int(shape[1])))
+        return self
+
+    @classmethod
     def from_dense(cls, cost, max_cost: float | None = None) -> "CostMatrix":
         """The finite entries of a dense ``(n, m)`` array (``np.inf`` = unreachable).
 
@@ -110,11 +132,17 @@ class CostMatrix:
         if self.nnz == 0 or self.cost.max() <= max_cost:
             return self
         keep = self.cost <= max_cost
-        return CostMatrix(self.shape, self.row[keep], self.col[keep], self.cost[keep])
+        # a subset of canonical pairs is canonical
+        return CostMatrix._trusted(self.shape, self.row[keep], self.col[keep], self.cost[keep])
 
     def with_costs(self, cost) -> "CostMatrix":
         """Same pairs, new costs (e.g. metres converted to minutes)."""
-        return CostMatrix(self.shape, self.row, self.col, cost)
+        cost = np.array(cost, dtype=np.float64).ravel()  # a copy: it becomes read-only
+        if cost.shape != (self.nnz,):
+            raise InputError(f"with_costs got {cost.size} costs for {self.nnz} pairs",
+                             hint="pass one cost per reachable pair")
+        _check_costs(cost, "CostMatrix cost", allow_inf=False)
+        return CostMatrix._trusted(self.shape, self.row, self.col, cost)
 
     def to_dense(self) -> np.ndarray:
         """Dense ``(n, m)`` float array, ``np.inf`` where unreachable."""
@@ -218,7 +246,13 @@ def euclidean(origins, destinations, max_cost: float) -> CostMatrix:
     radius = max_cost * (1 + 1e-9) + 1e-9
     pairs = cKDTree(d).sparse_distance_matrix(cKDTree(o), radius, output_type="ndarray")
     keep = pairs["v"] <= max_cost
-    return CostMatrix(shape, pairs["j"][keep], pairs["i"][keep], pairs["v"][keep])
+    row, col, cost = pairs["j"][keep], pairs["i"][keep], pairs["v"][keep]
+    # the tree's pairs are unique and in range; sort them by (row, col) here (radix
+    # sorts) and skip CostMatrix's re-validation of ~10^6 pairs
+    if len(row) > 1:
+        order = _pair_order(row, col, row.astype(np.int64) * shape[1] + col)
+        row, col, cost = row[order], col[order], cost[order]
+    return CostMatrix._trusted(shape, row, col, cost)
 
 
 def from_od_table(df, origin_ids, destination_ids, *, origin_col: str = "origin_id",
@@ -264,6 +298,310 @@ def from_od_table(df, origin_ids, destination_ids, *, origin_col: str = "origin_
     reachable = np.isfinite(cost)
     cm = CostMatrix((len(oidx), len(didx)), row[reachable], col[reachable], cost[reachable])
     return cm if max_cost is None else cm.within(max_cost)
+
+
+# --- network costs ---------------------------------------------------------------
+#
+# A street network is an edge list in pgRouting's convention: each edge joins
+# node ``source`` to node ``target`` at ``cost`` (>= 0); ``reverse_cost`` is
+# the cost from target back to source, a negative reverse_cost meaning "no way
+# back" (a one-way street). Without a reverse_cost column an edge runs
+# source -> target only, unless ``directed=False`` (every edge two-way), as in
+# pgRouting.
+#
+# Origins and destinations are points, snapped to their nearest network node
+# (KD-tree). The snapping distance is ADDED to the cost, converted to the
+# cost's unit (metres as they are; minutes at the travel mode's speed): the
+# walk from the door to the street is part of the trip, and a point far from
+# the network is far from everything. ``max_snap_m`` makes points farther than
+# that from any node unreachable instead. :func:`snap_to_nodes` reports the
+# snapping itself.
+
+def network(edges, nodes, origins, destinations, max_cost: float, *, directed: bool = True,
+            cost_unit: str = "m", mode: str | None = None, speed_kmh: float | None = None,
+            max_snap_m: float | None = None) -> CostMatrix:
+    """Shortest-path costs on a street network, for the pairs with ``cost <= max_cost``.
+
+    edges: mapping (e.g. DataFrame) with arrays ``source``, ``target``, ``cost``
+    and optionally ``reverse_cost`` (pgRouting's convention: negative = the
+    edge cannot be travelled from target to source). Without ``reverse_cost``
+    an edge runs source → target only when ``directed`` (as in pgRouting);
+    ``directed=False`` makes every edge two-way. Parallel edges: the cheapest.
+    nodes: mapping with ``node_id``, ``x``, ``y`` (projected metres), one row
+    per node (see :func:`nodes_from_edges` to take them from edge geometries).
+    origins (n, 2), destinations (m, 2): planar coordinates in metres.
+
+    ``c_ij = snap(o_i) + d(node(o_i), node(d_j)) + snap(d_j)``, where d is the
+    shortest path (scipy ``csgraph.dijkstra`` from each distinct origin node,
+    stopped at ``max_cost``) and snap the distance to the nearest node in
+    ``cost_unit`` ("m", or "min" at ``mode`` / ``speed_kmh``; default walk).
+    A pair with no path, or beyond the cutoff, is absent (never NaN or inf).
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    graph = _network_graph(edges, nodes, directed)
+    o_node, o_snap, d_node, d_snap, max_cost = _snap_ends(
+        graph, origins, destinations, max_cost, cost_unit, mode, speed_kmh, max_snap_m)
+    shape = (len(o_node), len(d_node))
+    if not (shape[0] and shape[1]):
+        return CostMatrix(shape, [], [], [])
+    starts, inverse = np.unique(o_node, return_inverse=True)
+    # a hair beyond the cutoff, then the exact inclusive test on the sums
+    dist = dijkstra(graph["csr"], directed=True, indices=starts,
+                    limit=max_cost * (1 + 1e-9) + 1e-9)
+    return _assemble(dist[:, d_node], inverse, o_snap, d_snap, max_cost)
+
+
+def network_from_node_costs(node_costs, nodes, origins, destinations, max_cost: float, *,
+                            cost_unit: str = "m", mode: str | None = None,
+                            speed_kmh: float | None = None,
+                            max_snap_m: float | None = None) -> CostMatrix:
+    """:func:`network` with the node-to-node costs computed elsewhere (e.g. pgRouting).
+
+    node_costs: mapping with ``start_vid``, ``end_vid``, ``agg_cost`` (the
+    shape of ``pgr_dijkstraCost``), one row per reachable pair of the snapped
+    nodes (:func:`snap_to_nodes`); a node reaches itself at 0 whether listed
+    or not. Snapping and the cutoff are exactly those of :func:`network`.
+    """
+    graph = _network_graph(None, nodes, True)
+    o_node, o_snap, d_node, d_snap, max_cost = _snap_ends(
+        graph, origins, destinations, max_cost, cost_unit, mode, speed_kmh, max_snap_m)
+    shape = (len(o_node), len(d_node))
+    if not (shape[0] and shape[1]):
+        return CostMatrix(shape, [], [], [])
+    starts, inverse = np.unique(o_node, return_inverse=True)
+    start = _node_positions(graph, _column(node_costs, "start_vid", "node_costs"), "start_vid")
+    end = _node_positions(graph, _column(node_costs, "end_vid", "node_costs"), "end_vid")
+    agg = _float_column(node_costs, "agg_cost", "node_costs")
+    _check_costs(agg, "node_costs agg_cost", allow_inf=True)
+    v = len(graph["ids"])
+    row_of = np.full(v, -1)
+    row_of[starts] = np.arange(len(starts))
+    dist = np.full((len(starts), v), np.inf)
+    listed = row_of[start] >= 0
+    dist[row_of[start[listed]], end[listed]] = agg[listed]
+    dist[np.arange(len(starts)), starts] = 0.0
+    return _assemble(dist[:, d_node], inverse, o_snap, d_snap, max_cost)
+
+
+def snap_to_nodes(points, nodes, name: str = "points"):
+    """Nearest network node of each point: ``(node_ids, distance_m)`` arrays (KD-tree)."""
+    graph = _network_graph(None, nodes, True)
+    idx, dist = _snap(graph, _points(points, name))
+    return graph["ids"][idx], dist
+
+
+def nodes_from_edges(source, target, start_xy, end_xy, *, tolerance_m: float = 0.01):
+    """Node table ``{node_id, x, y}`` from edge end points (first point = source).
+
+    A node whose edges put it at places more than ``tolerance_m`` apart is an
+    error: the geometries do not run from source to target, or ids are mixed up.
+    """
+    src, tgt = np.asarray(source).ravel(), np.asarray(target).ravel()
+    ids = np.concatenate([src, tgt])
+    xy = np.concatenate([_points(start_xy, "edge start points"),
+                         _points(end_xy, "edge end points")])
+    if len(ids) != len(xy):
+        raise InputError("edge end points and source/target ids have different lengths")
+    if not len(ids):
+        raise InputError("the network has no edges", hint="pass at least one edge")
+    uniq, first, inv = np.unique(ids, return_index=True, return_inverse=True)
+    off = np.hypot(*(xy - xy[first][inv]).T)
+    if (off > tolerance_m).any():
+        k = int(np.argmax(off))
+        raise InputError(
+            f"node {ids[k]!r} is at two places {off[k]:.2f} m apart in the edge geometries",
+            hint="each edge geometry must run from its source node to its target node")
+    return {"node_id": uniq, "x": xy[first, 0], "y": xy[first, 1]}
+
+
+def network_from_lines(geoms, *, cost=None, oneway=None, tolerance_m: float = 0.01):
+    """Edges and nodes of a street layer without node ids: ``(edges, nodes)`` for :func:`network`.
+
+    geoms: LineString (or MultiLineString) geometries, shapely / WKB; each is
+    one edge from its first point to its last. Lines meet only at their end
+    points: a street crossing another without being split there is not a
+    junction (split the layer at intersections first). End points closer than
+    ``tolerance_m`` (on a grid of that size) are the same node.
+    cost: one cost per line (default: its planar length in metres).
+    oneway: per line, True = travelled only in the direction it was drawn.
+    """
+    from .validation import geometries
+
+    shapes = geometries(geoms)
+    if not len(shapes):
+        raise InputError("the network has no lines", hint="pass a line layer with features")
+    start = np.empty((len(shapes), 2))
+    end = np.empty((len(shapes), 2))
+    length = np.empty(len(shapes))
+    for k, g in enumerate(shapes):
+        parts = getattr(g, "geoms", [g]) if g is not None else []
+        try:
+            if not g.geom_type.endswith("LineString") or g.is_empty:
+                raise AttributeError
+            start[k] = parts[0].coords[0][:2]
+            end[k] = parts[-1].coords[-1][:2]
+            length[k] = g.length
+        except (AttributeError, IndexError):
+            raise InputError(f"network line number {k + 1} is missing, empty or not a line",
+                             hint="the network layer must hold line geometries") from None
+    if cost is None:
+        cost = length
+    else:
+        try:
+            cost = np.asarray(cost, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise InputError("network costs must be numbers") from None
+        if cost.shape != length.shape:
+            raise InputError(f"{len(cost)} network costs for {len(length)} lines")
+        _check_costs(cost, "network cost", allow_inf=False)
+    one = np.zeros(len(shapes), bool) if oneway is None else np.asarray(oneway, bool).ravel()
+    tol = check_max_cost(tolerance_m, "tolerance_m")
+    xy = np.concatenate([start, end])
+    _, first, inverse = np.unique(np.round(xy / tol).astype(np.int64), axis=0,
+                                  return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    n = len(shapes)
+    edges = {"source": inverse[:n] + 1, "target": inverse[n:] + 1, "cost": cost,
+             "reverse_cost": np.where(one, -1.0, cost)}
+    nodes = {"node_id": np.arange(1, len(first) + 1), "x": xy[first, 0], "y": xy[first, 1]}
+    return edges, nodes
+
+
+def _network_graph(edges, nodes, directed):
+    from scipy.spatial import cKDTree
+
+    ids = np.asarray(_column(nodes, "node_id", "nodes")).ravel()
+    xy = _points(np.column_stack([_float_column(nodes, "x", "nodes"),
+                                  _float_column(nodes, "y", "nodes")]), "nodes x, y")
+    if not len(ids):
+        raise InputError("the network has no nodes", hint="pass the nodes of the street network")
+    try:
+        order = np.argsort(ids, kind="stable")
+    except TypeError:
+        raise InputError("nodes node_id mixes types", hint="use integer or text ids") from None
+    ids, xy = ids[order], xy[order]
+    if len(ids) > 1 and (ids[1:] == ids[:-1]).any():
+        dup = ids[1:][ids[1:] == ids[:-1]][0]
+        raise InputError(f"nodes has duplicate node_id {dup!r}", hint="one row per node")
+    graph = {"ids": ids, "xy": xy, "tree": cKDTree(xy)}
+    if edges is None:
+        return graph
+    src = _node_positions(graph, _column(edges, "source", "edges"), "edges source")
+    tgt = _node_positions(graph, _column(edges, "target", "edges"), "edges target")
+    cost = _float_column(edges, "cost", "edges")
+    if not len(cost):
+        raise InputError("the network has no edges", hint="pass at least one edge")
+    _check_costs(cost, "edges cost", allow_inf=False)
+    rows, cols, vals = [src], [tgt], [cost]
+    if _has(edges, "reverse_cost"):
+        rev = _float_column(edges, "reverse_cost", "edges")
+        if np.isnan(rev).any() or np.isinf(rev).any():
+            raise InputError("edges reverse_cost has missing or infinite values",
+                             hint="use a negative reverse_cost for a one-way street")
+        back = rev >= 0
+        rows.append(tgt[back]), cols.append(src[back]), vals.append(rev[back])
+    if not directed:
+        rows, cols = rows + cols, cols + rows
+        vals = vals + vals
+    r, c, w = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    # parallel arcs: keep the cheapest (a CSR built from duplicates would SUM them)
+    order = np.lexsort((w, c, r))
+    r, c, w = r[order], c[order], w[order]
+    first = np.ones(len(r), bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    r, c, w = r[first], c[first], w[first]
+    v = len(ids)
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(r, minlength=v))))
+    # explicit zeros in a CSR built from (data, indices, indptr) stay edges for csgraph
+    graph["csr"] = sparse.csr_matrix((w, c, indptr), shape=(v, v))
+    return graph
+
+
+def _snap(graph, xy):
+    if not len(xy):
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    dist, idx = graph["tree"].query(xy, k=1)
+    return idx.astype(np.int64), dist
+
+
+def _snap_ends(graph, origins, destinations, max_cost, cost_unit, mode, speed_kmh, max_snap_m):
+    max_cost = check_max_cost(max_cost)
+    if cost_unit == "m":
+        if mode is not None or speed_kmh is not None:
+            raise InputError("mode / speed_kmh only apply when cost_unit is 'min'",
+                             hint="edge costs in metres need no speed")
+        per_m = 1.0
+    elif cost_unit == "min":
+        per_m = 60.0 / (_speed(mode, speed_kmh) * 1000.0)
+    else:
+        raise InputError(f"cost_unit must be 'm' or 'min', got {cost_unit!r}",
+                         hint="the unit of the edge costs")
+    o_node, o_m = _snap(graph, _points(origins, "origins"))
+    d_node, d_m = _snap(graph, _points(destinations, "destinations"))
+    if max_snap_m is not None:
+        limit = check_max_cost(max_snap_m, "max_snap_m")
+        o_m = np.where(o_m <= limit, o_m, np.inf)
+        d_m = np.where(d_m <= limit, d_m, np.inf)
+    return o_node, o_m * per_m, d_node, d_m * per_m, max_cost
+
+
+def _assemble(node_cost, inverse, o_snap, d_snap, max_cost):
+    """Pairs from (distinct origin node × destination) network costs plus the snaps."""
+    n, m = len(inverse), node_cost.shape[1]
+    part = node_cost + d_snap[None, :]
+    k, j = np.nonzero(part <= max_cost)  # k: distinct origin node, sorted
+    part = part[k, j]
+    # expand each (node, destination) candidate to every origin snapped to that node
+    order = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse, minlength=node_cost.shape[0])
+    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    per = counts[k]
+    pair = np.repeat(np.arange(len(k)), per)
+    within = np.arange(len(pair)) - np.repeat(np.cumsum(per) - per, per)
+    row = order[first[k][pair] + within]
+    cost = part[pair] + o_snap[row]
+    keep = cost <= max_cost
+    return CostMatrix((n, m), row[keep], j[pair][keep], cost[keep])
+
+
+def _node_positions(graph, ids, what):
+    ids = np.asarray(ids).ravel()
+    known = graph["ids"]
+    try:
+        pos = np.searchsorted(known, ids)
+    except TypeError:
+        raise InputError(f"{what} ids are not of the nodes' type",
+                         hint="use the same node ids in edges and nodes") from None
+    pos = np.minimum(pos, len(known) - 1)
+    bad = known[pos] != ids
+    if bad.any():
+        raise UnknownIdError(f"{what} has {int(bad.sum())} node id(s) not in the nodes, "
+                             f"e.g. {list(ids[bad][:5])}",
+                             hint="every edge end must be a node of the network")
+    return pos.astype(np.int64)
+
+
+def _has(table, col) -> bool:
+    try:
+        table[col]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _column(table, col, name):
+    try:
+        return np.asarray(table[col])
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise InputError(f"{name} lacks column {col!r}") from None
+
+
+def _float_column(table, col, name):
+    try:
+        return np.asarray(_column(table, col, name), dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"{name} column {col!r} must be numeric") from None
 
 
 def travel_time(cost_m, mode: str | None = None, *, speed_kmh: float | None = None):

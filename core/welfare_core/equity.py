@@ -38,7 +38,9 @@ def _prepare(x, w=None):
     if x.shape != w.shape:
         raise InputError("values and weights must have the same length")
     if np.any(w < 0) or not np.isfinite(w).all():
-        raise InputError("weights must be finite and not negative")
+        raise InputError("weights must be finite and not negative",
+                         hint="a NULL weight is a suppressed count: leave those zones out "
+                              "(benchmark.equity_of_indicators / equity_of_access do so)")
     if np.any(x[np.isfinite(x)] < 0):
         raise InputError("inequality measures need values of 0 or more",
                          hint="use access, coverage or counts, not differences")

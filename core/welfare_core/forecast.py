@@ -40,6 +40,17 @@ absolute percentage error gives [max(0, D (1 - q)), D (1 + q)]. Horizons beyond 
 longest observed one scale q linearly with the horizon; a band with fewer than
 ``MIN_OBS`` errors uses all bands. Without any past projection the interval is NULL
 and ``note`` says why.
+
+Zones shared down from a coarser level (sections) get their own errors: the whole
+chain (the parent projected from a past base b, shared down with the zones' cohort
+shares of b) is compared with what the zones had at b + h, for every past base
+where the zones have population at b and b + h (the sample's sections: 2022 -> 2023,
+so horizon 1, scaled linearly beyond). These errors include the drift of the
+shares, which the parent's errors cannot see, and are graded by ``SMALL_BANDS``
+(population at the base) since nearly every section is under 1,000 residents and a
+section of 60 moves far more than one of 600. Only when the zones' history allows
+no past projection (one year) do they borrow their parent's relative interval, and
+``note`` says so.
 """
 from __future__ import annotations
 
@@ -70,6 +81,8 @@ INTERVAL = 0.8
 MAX_HORIZON = 50
 BANDS = ((0.0, 1_000.0, "under 1,000"), (1_000.0, 10_000.0, "1,000-9,999"),
          (10_000.0, 20_000.0, "10,000-19,999"), (20_000.0, math.inf, "20,000 and over"))
+SMALL_BANDS = ((0.0, 100.0, "under 100"), (100.0, 250.0, "100-249"), (250.0, 500.0, "250-499"),
+               (500.0, 1_000.0, "500-999"), (1_000.0, math.inf, "1,000 and over"))
 FORECAST_COLUMNS = ["zone_id", "level", "target_id", "unit", "period", "base_period",
                     "demand", "lower", "upper", "method", "note"]
 POPULATION_COLUMNS = ["zone_id", "period", "sex", "age", "persons"]
@@ -505,9 +518,11 @@ def _hp_demand(tables, targets, horizon, level, step, base_period, control, damp
     base = int(proj.periods[0])
     past_control = control if isinstance(control, str) else None  # given totals: future only
 
+    def project_pop(b, h):
+        return _project_cube(at_cube.until(b), b, h, step, damping, past_control)
+
     def project_from(b, h):
-        return _person_demand(_project_cube(at_cube.until(b), b, h, step, damping,
-                                            past_control), prev)
+        return _person_demand(project_pop(b, h), prev)
 
     first = at_cube.periods[0] + step
     if past_control == "cohort_component":
@@ -516,10 +531,46 @@ def _hp_demand(tables, targets, horizon, level, step, base_period, control, damp
                          lambda y: at_cube.at(y).sum(axis=(1, 2)), at_cube.periods, first,
                          base, horizon, interval)
     progress(80)
-    sizes = proj.band_sizes
-    note = proj.note + _interval_note(q, proj.projected_at, level, interval)
+    sizes, bands = proj.band_sizes, BANDS
+    note = proj.note
+    if proj.projected_at != level:
+        child_q, child_sizes = _shared_down_errors(tables, proj, project_pop, prev, first,
+                                                   horizon, interval)
+        if not np.isnan(child_q).all():
+            q, sizes, bands = child_q, child_sizes, SMALL_BANDS
+            note += _interval_note(q, level, level, interval, SMALL_BANDS,
+                                   f" (the {proj.projected_at} projection shared down)")
+    if bands is BANDS:
+        note += _interval_note(q, proj.projected_at, level, interval)
     return _rows(proj.zones, level, targets, proj.periods, demand, q, sizes, "hamilton_perry",
-                 note)
+                 note, bands)
+
+
+def _shared_down_errors(tables, proj, project_pop, prev, first, horizon, interval):
+    """(q (H, SMALL_BANDS, G), base sizes (Z,)) of zones shared down from ``proj.projected_at``:
+    errors of the whole chain against the zones' own later population (see module doc)."""
+    child, _ = _cube_at(tables, proj.level)
+    up = ancestor_map(tables["zone"], proj.projected_at)
+    pidx = pd.Index(proj.history.zones).get_indexer(pd.Series(child.zones).map(up))
+    has = pidx >= 0
+    n_g = prev.shape[0]
+
+    def project_from(b, h):
+        if b not in child.periods:
+            return np.full((h + 1, len(child.zones), n_g), np.nan)
+        parent_pop = project_pop(b, h)                          # (h+1, parents, 2, A)
+        counts = np.zeros((h + 1, len(child.zones), 2, AGES))
+        counts[:, has] = share_down(parent_pop, child.at(b)[has], pidx[has])
+        return _person_demand(counts, prev)
+
+    def sizes(y):
+        return child.at(y).sum(axis=(1, 2)) if y in child.periods else np.zeros(len(child.zones))
+
+    base = int(proj.periods[0])
+    q = _error_quantiles(project_from, lambda y: _person_demand(child.at(y), prev), sizes,
+                         child.periods, max(first, int(child.periods[0])), base, horizon,
+                         interval, SMALL_BANDS)
+    return q, sizes(base)
 
 
 def _trend_demand(tables, targets, unit, horizon, level, method, base_period, interval,
@@ -602,10 +653,10 @@ def _demand_history(tables, targets, unit, level, min_history):
                      f"{min_history} years needed", hint="load more years")
 
 
-def _rows(zones, level, targets, periods, demand, q, sizes, method, note):
+def _rows(zones, level, targets, periods, demand, q, sizes, method, note, bands=BANDS):
     """Long rows from (H+1, Z, G) demand and error quantiles q (H, bands, G)."""
     n_t, n_z, n_g = demand.shape
-    band = band_of(sizes)
+    band = band_of(sizes, bands)
     h = np.arange(n_t)
     rel = np.zeros((n_t, n_z, n_g))
     if n_t > 1:
@@ -622,12 +673,12 @@ def _rows(zones, level, targets, periods, demand, q, sizes, method, note):
 
 # --- prediction intervals ----------------------------------------------------------------
 
-def band_of(sizes) -> np.ndarray:
-    edges = np.array([b[1] for b in BANDS[:-1]])
+def band_of(sizes, bands=BANDS) -> np.ndarray:
+    edges = np.array([b[1] for b in bands[:-1]])
     return np.searchsorted(edges, np.asarray(sizes, dtype=float), side="right")
 
 
-def past_errors(project_from, actual, sizes, periods, first_base, base, horizon):
+def past_errors(project_from, actual, sizes, periods, first_base, base, horizon, bands=BANDS):
     """Errors of projections re-run from past bases: frame base, horizon, band, zone, g,
     projected, actual (actual > 0 only)."""
     periods = np.asarray(periods)
@@ -639,10 +690,10 @@ def past_errors(project_from, actual, sizes, periods, first_base, base, horizon)
         p = project_from(int(b), max(hs))                       # (h+1, Z, G)
         a = np.stack([actual(int(b + h)) for h in hs])          # (len(hs), Z, G)
         p = p[hs]
-        bands = band_of(sizes(int(b)))
+        band = band_of(sizes(int(b)), bands)
         i, z, g = np.indices(p.shape).reshape(3, -1)
         frames.append(pd.DataFrame({"base": int(b), "horizon": np.asarray(hs)[i],
-                                    "band": bands[z], "zone": z, "g": g,
+                                    "band": band[z], "zone": z, "g": g,
                                     "projected": p.ravel(), "actual": a.ravel()}))
     if not frames:
         return pd.DataFrame(columns=["base", "horizon", "band", "zone", "g", "projected",
@@ -652,11 +703,11 @@ def past_errors(project_from, actual, sizes, periods, first_base, base, horizon)
 
 
 def _error_quantiles(project_from, actual, sizes, periods, first_base, base, horizon,
-                     interval) -> np.ndarray:
+                     interval, bands=BANDS) -> np.ndarray:
     """q (H, bands, G): the ``interval`` quantile of |projected/actual - 1| (see module doc)."""
-    err = past_errors(project_from, actual, sizes, periods, first_base, base, horizon)
+    err = past_errors(project_from, actual, sizes, periods, first_base, base, horizon, bands)
     n_g = actual(int(base)).shape[-1]
-    q = np.full((horizon, len(BANDS), n_g), np.nan)
+    q = np.full((horizon, len(bands), n_g), np.nan)
     if err.empty:
         return q
     err = err.assign(ape=(err["projected"] / err["actual"] - 1).abs())
@@ -680,11 +731,12 @@ def _error_quantiles(project_from, actual, sizes, periods, first_base, base, hor
     return q
 
 
-def _interval_note(q, at, level, interval) -> str:
+def _interval_note(q, at, level, interval, bands=BANDS, how="") -> str:
     if np.isnan(q).all():
         return "; no interval: the history allows no past projection to measure the error"
     h_obs = int((~np.isnan(q[:, 0, :])).any(axis=1).sum())
-    note = f"; {interval:.0%} interval from past projection errors at {at} level by zone size"
+    note = (f"; {interval:.0%} interval from past projection errors at {at} level{how} by "
+            f"zone size ({', '.join(b[2] for b in bands)})")
     if h_obs < q.shape[0]:
         note += f", horizons over {h_obs} years scaled linearly"
     if at != level:
@@ -753,7 +805,14 @@ def future_tables(tables, level: str, period: int, *, step: int = 1, control=Non
                                              "period": int(period),
                                              "households": tot["demand"].to_numpy()})
             projected |= set(households)
-    # only what could be projected: a target left out must not show as zero demand
+    _keep_targets(tables, out, projected)
+    out["demand"] = demand.reset_index(drop=True)
+    return out
+
+
+def _keep_targets(tables, out, projected):
+    """Only what could be projected: a target left out must not show as zero demand."""
+    target = tables["target"]
     out["target"] = target[target["target_id"].isin(projected)]
     if tables.get("service_type") is not None:
         stype = tables["service_type"]
@@ -762,7 +821,63 @@ def future_tables(tables, level: str, period: int, *, step: int = 1, control=Non
         out["service_target"] = st[st["target_id"].isin(projected) &
                                    st["service_type_id"].isin(out["service_type"]
                                                               ["service_type_id"])]
-    out["demand"] = demand.reset_index(drop=True)
+
+
+def carriers(population: pd.DataFrame, zone: pd.DataFrame, period: int) -> dict:
+    """{level: zone ids} of the finest zones with population rows in ``period``.
+
+    A zone whose descendant also has rows is left out (nothing counted twice),
+    as for the origins of ``welfare_core.zone_access``: for the sample city,
+    the sections and the ring comuni.
+    """
+    ids = pd.Index(population.loc[population["period"].astype(int) == int(period), "zone_id"]
+                   .astype(str).unique())
+    parent = zone.set_index("zone_id")["parent_id"]
+    ancestors, cur = set(), pd.Series(ids, index=ids)
+    for _ in range(len(ZONE_LEVELS)):
+        cur = cur.map(parent).dropna()
+        if cur.empty:
+            break
+        ancestors.update(cur.tolist())
+    keep = sorted(set(ids) - ancestors)
+    level = zone.set_index("zone_id")["level"].reindex(keep)
+    return {lv: level.index[level == lv].tolist() for lv in ZONE_LEVELS if (level == lv).any()}
+
+
+def future_inputs(tables, period: int, *, level: str | None = None, step: int = 1,
+                  control=None, damping: float = DAMPING,
+                  household_method: str = "share_of_city") -> dict:
+    """``tables`` with demand, population and household totals projected to ``period``.
+
+    The one entry for every analysis of a future year (indicators, accessibility,
+    scenarios, optimisation). With ``level``: :func:`future_tables` at that level.
+    Without: the rows are at the zones that carry population in the last year
+    (:func:`carriers`), each projected at its own level (sections as shares of
+    their neighbourhood, ring comuni at city level), so accessibility and
+    location models keep their origins and a parent zone's demand is the sum of
+    its children's. Targets projected at some carrier level but not at another
+    are left out (never zero demand). Facilities are unchanged: their
+    active_from / active_to are read against ``period`` by the analyses.
+    """
+    if level is not None:
+        return future_tables(tables, level, period, step=step, control=control,
+                             damping=damping, household_method=household_method)
+    pop = tables["population"]
+    if pop is None or not len(pop):
+        raise InputError("a future period needs population history",
+                         hint="load population by sex and single year of age")
+    base = int(pop["period"].astype(int).max())
+    parts = {lv: (ids, future_tables(tables, lv, period, step=step, control=control,
+                                     damping=damping, household_method=household_method))
+             for lv, ids in carriers(pop, tables["zone"], base).items()}
+    projected = set.intersection(*(set(f["target"]["target_id"]) for _, f in parts.values()))
+    out = dict(next(iter(parts.values()))[1])
+    for name in ("demand", "population", "household"):
+        out[name] = pd.concat([f[name][f[name]["zone_id"].isin(ids)]
+                               for ids, f in parts.values()], ignore_index=True)
+    out["demand"] = out["demand"][out["demand"]["target_id"].isin(projected)
+                                  ].reset_index(drop=True)
+    _keep_targets(tables, out, projected)
     return out
 
 
@@ -772,13 +887,21 @@ def publish_forecast(rows: pd.DataFrame, rules=None, *, sensitive=(), level: str
                      sensitive_levels=("neighbourhood", "district", "city")) -> pd.DataFrame:
     """``rows`` plus published, demand_pub, lower_pub, upper_pub (``welfare_core.privacy``).
 
-    Counts are made safe (1 .. threshold-1 suppressed, others rounded); rows of a
-    sensitive target below ``sensitive_levels`` are not published, as for indicators.
+    Counts are made safe (1 .. threshold-1 suppressed, others rounded; sensitive
+    targets under ``rules.for_target(True)``), each on its own, so the published
+    columns depend on the published counts only; rows of a sensitive target below
+    ``sensitive_levels`` are not published, as for indicators. Nothing else is
+    derived from the counts here (rates of a forecast are published through
+    :func:`welfare_core.privacy.publish_zone_indicators`).
     """
     from . import privacy
     rules = privacy.DEFAULT if rules is None else rules
     out = rows.copy()
+    is_sensitive = out["target_id"].isin(list(sensitive)).to_numpy()
+    strict = rules.for_target(True)
     for col in ("demand", "lower", "upper"):
-        out[f"{col}_pub"] = privacy.safe_counts(out[col].to_numpy(dtype=float), rules)
-    out["published"] = ~(out["target_id"].isin(list(sensitive)) & (level not in sensitive_levels))
+        v = out[col].to_numpy(dtype=float)
+        out[f"{col}_pub"] = np.where(is_sensitive, privacy.safe_counts(v, strict),
+                                     privacy.safe_counts(v, rules))
+    out["published"] = ~(is_sensitive & (level not in sensitive_levels))
     return out

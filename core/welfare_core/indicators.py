@@ -17,6 +17,12 @@ service rows (zone × service type s)
     supply          capacity of active facilities of type s in a
     coverage        S / R × 100
     gap             max(0, standard / 100 × R − S)
+    with ``accessibility=True`` (:func:`_service_access`), from the sections' values:
+    access_per_100  accessible capacity per 100 of the reference population (2SFCA,
+                    or 3SFCA, in the type's catchment, across zone borders)
+    nearest_cost    cost to the nearest active facility of the type (cost unit of the type)
+    share_within    share of the reference population with a facility within max_cost
+    each the demand-weighted mean Σ_i R_i v_i / Σ_i R_i over the zone's sections i
 
 Ranks are ascending among zones of the same level for the same subject; ties
 share the minimum rank; percentile rank (r − 1)/(N − 1); z-score with the
@@ -46,20 +52,32 @@ SERVICE_COLUMNS = (
     "zone_id", "level", "parent_id", "period", "service_type_id", "reference_target_id",
     "reference_population", "supply", "coverage_per_100", "standard_per_100", "gap",
     "facilities", "coverage_rank", "coverage_pct_rank", "coverage_z",
-    "gap_rank", "gap_pct_rank", "gap_z", "null_reason")
+    "gap_rank", "gap_pct_rank", "gap_z", "access_per_100", "nearest_cost", "share_within",
+    "null_reason")
+
+ACCESS_VALUES = ("access_per_100", "nearest_cost", "share_within")  # service rows, optional
+ACCESS_METHODS = ("2sfca", "3sfca")  # measures in supply per unit of demand
+OUTSIDE = "outside the study area of the catchments"
 
 
 def zone_indicators(tables: Mapping[str, pd.DataFrame], level: str, period: int,
-                    *, targets=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    *, targets=None, accessibility: bool = False,
+                    access_method: str = "2sfca") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Indicators for every zone of ``level`` in ``period``.
 
     tables: canonical tables (model.TABLES names): zone, demand, population,
             household, target, service_type, service_target, facility. Facilities
             carry either ``zone_id`` or a ``geometry`` located in the zones.
     targets: optional list of target ids to report (default: all).
+    accessibility: also fill the service rows' :data:`ACCESS_VALUES` (else NaN),
+            with ``access_method`` "2sfca" (default) or "3sfca" in each service
+            type's catchment; needs zone and facility geometries.
     Returns (target rows, service rows) with TARGET_COLUMNS / SERVICE_COLUMNS.
     """
     zones = _zones_at(tables["zone"], level)
+    if accessibility and access_method not in ACCESS_METHODS:
+        raise InputError(f"unknown access_method {access_method!r}",
+                         hint=f"use one of {', '.join(ACCESS_METHODS)}")
     up = ancestor_map(tables["zone"], level)
     period = int(period)
 
@@ -81,7 +99,9 @@ def zone_indicators(tables: Mapping[str, pd.DataFrame], level: str, period: int,
     supply = _supply_by_zone(tables, up, period)  # zone_id, service_type_id, capacity, n
     return (_target_rows(zones, target.loc[wanted], demand, people, households, supply, tables,
                          level, period),
-            _service_rows(zones, tables, demand, supply, level, period))
+            _service_rows(zones, tables, demand, supply, level, period,
+                          _service_access(tables, level, period, access_method)
+                          if accessibility else None))
 
 
 # --- zones and aggregation ------------------------------------------------------
@@ -138,9 +158,7 @@ def _lift(rows: pd.DataFrame, up: pd.Series, keys: list[str], value: str,
 
 def _supply_by_zone(tables, up: pd.Series, period: int) -> pd.DataFrame:
     fac = tables["facility"]
-    active = ((fac["active_from"].isna() | (fac["active_from"] <= period)) &
-              (fac["active_to"].isna() | (fac["active_to"] >= period)))
-    fac = fac[active.values]
+    fac = fac[_active(fac, period)]
     if "zone_id" in fac:
         located = fac["zone_id"]
     else:
@@ -153,6 +171,11 @@ def _supply_by_zone(tables, up: pd.Series, period: int) -> pd.DataFrame:
     fac = fac.assign(zone_id=located.map(up)).dropna(subset=["zone_id"])
     return (fac.groupby(["zone_id", "service_type_id"], as_index=False)
                .agg(capacity=("capacity", "sum"), facilities=("facility_id", "count")))
+
+
+def _active(fac: pd.DataFrame, period: int) -> np.ndarray:
+    return ((fac["active_from"].isna() | (fac["active_from"] <= period)) &
+            (fac["active_to"].isna() | (fac["active_to"] >= period))).to_numpy()
 
 
 # --- target rows ---------------------------------------------------------------
@@ -214,7 +237,7 @@ def _reference_by_zone(demand: pd.DataFrame, stype: pd.DataFrame) -> pd.DataFram
 
 # --- service rows --------------------------------------------------------------
 
-def _service_rows(zones, tables, demand, supply, level, period):
+def _service_rows(zones, tables, demand, supply, level, period, access=None):
     stype = tables["service_type"].set_index("service_type_id")
     grid = zones.merge(pd.DataFrame({"service_type_id": stype.index}), how="cross")
     grid["period"] = period
@@ -226,6 +249,13 @@ def _service_rows(zones, tables, demand, supply, level, period):
     grid = grid.merge(supply, on=["zone_id", "service_type_id"], how="left")
     grid["supply"] = grid.pop("capacity").fillna(0.0)
     grid["facilities"] = grid["facilities"].fillna(0).astype(int)
+    if access is None:  # not asked for: NULL, without a reason to give
+        study = np.ones(len(grid), dtype=bool)
+        grid = grid.assign(**{c: np.nan for c in ACCESS_VALUES}, access_reason=None)
+    else:
+        study = grid["zone_id"].isin(access["zone_id"]).to_numpy()
+        grid = grid.merge(access, on=["zone_id", "service_type_id"], how="left")
+    grid.loc[grid["reference_population"] <= 0, list(ACCESS_VALUES)] = np.nan
     reasons = pd.Series("", index=grid.index)
     grid["coverage_per_100"] = _ratio(grid["supply"], grid["reference_population"], 100, reasons,
                                       "no reference population in the zone")
@@ -234,9 +264,89 @@ def _service_rows(zones, tables, demand, supply, level, period):
     _note(reasons, grid["standard_per_100"].isna(), "no coverage standard")
     _ranks(grid, "service_type_id", "coverage_per_100", "coverage")
     _ranks(grid, "service_type_id", "gap", "gap")
+    why = grid["access_reason"].notna().to_numpy()
+    reasons[why] = reasons[why] + "; " + grid.loc[why, "access_reason"]
+    _note(reasons, ~study, OUTSIDE)
     grid["null_reason"] = reasons.str.strip("; ").replace("", None)
     return grid[list(SERVICE_COLUMNS)].sort_values(["service_type_id", "zone_id"]) \
         .reset_index(drop=True)
+
+
+def service_access(tables: Mapping[str, pd.DataFrame], level: str, period: int,
+                   access_method: str = "2sfca") -> pd.DataFrame:
+    """The accessibility columns of the service rows alone: zone_id, service_type_id,
+    :data:`ACCESS_VALUES` (see :func:`_service_access`).
+
+    For publication, call it on ``privacy.with_published_demand(tables, rules)`` and
+    pass the result as ``access`` to :func:`welfare_core.privacy.publish_zone_indicators`:
+    the published means are then computed from published demands only.
+    """
+    _zones_at(tables["zone"], level)
+    if access_method not in ACCESS_METHODS:
+        raise InputError(f"unknown access_method {access_method!r}",
+                         hint=f"use one of {', '.join(ACCESS_METHODS)}")
+    out = _service_access(tables, level, int(period), access_method)
+    return out[["zone_id", "service_type_id", *ACCESS_VALUES]].reset_index(drop=True)
+
+
+def _service_access(tables, level: str, period: int, method: str) -> pd.DataFrame:
+    """The accessibility of the service rows: zone_id, service_type_id, ACCESS_VALUES and
+    access_reason, one row per zone of ``level`` in the study area and service type.
+
+    Why per zone × service type and not per zone × target: a service row has one
+    catchment (max_cost, decay), one cost unit and one supply, and its
+    coverage_per_100 is capacity per 100 of the reference population, so
+    access_per_100 is the same ratio with the capacity that can be reached across
+    zone borders and is shared with the demand competing for it. A target row adds
+    up every service type serving the target (in the sample city four serve
+    persons with disabilities, with catchments from 3 to 8 km, and cost units may
+    differ between types): one nearest cost or one share within "the" catchment
+    would have no meaning there. Per target and serving type the values are those
+    of ``zone_access.zone_accessibility`` (welfare.accessibility, welfare:accessibility).
+
+    Each type is ``zone_access.zone_accessibility`` with its reference target as
+    the only served target, share 1 (the type's whole capacity): the formulas,
+    the origins (the finest zones carrying demand, the ring comuni taking part in
+    the catchments) and the demand-weighted means are that driver's, nothing is
+    recomputed here. A type with no facility open in ``period`` reaches nobody:
+    access_per_100 and share_within 0, nearest_cost NULL with the reason.
+    """
+    from .zone_access import (NO_DEMAND, NO_FACILITY, _reported_zones, zone_accessibility,
+                              zone_points)
+
+    zone, fac = tables["zone"], tables["facility"]
+    if "geometry" not in zone or "geometry" not in fac:
+        raise InputError("the accessibility columns need the geometries of the zones and of "
+                         "the facilities", hint="give both, or leave accessibility off")
+    if "municipality_code" not in zone:  # one municipality: every zone is in the study area
+        zone = zone.assign(municipality_code="")
+    xy = zone_points(zone["geometry"].tolist())  # once, for every service type
+    demand = tables["demand"]
+    run = dict(tables, zone=zone, demand=demand[demand["period"] == period])
+    active = fac[_active(fac, period)]
+    study = _reported_zones(zone, level, None)["zone_id"].to_numpy()
+    frames = []
+    for sid, ref in tables["service_type"][["service_type_id", "reference_target_id"]] \
+            .itertuples(index=False):
+        mine = active[active["service_type_id"] == sid]
+        if mine.empty:
+            frames.append(pd.DataFrame({"zone_id": study, "service_type_id": sid,
+                                        "access_per_100": 0.0, "nearest_cost": np.nan,
+                                        "share_within": 0.0, "access_reason": NO_FACILITY}))
+            continue
+        one = pd.DataFrame({"service_type_id": [sid], "target_id": [ref], "share": [1.0]})
+        try:
+            out = zone_accessibility({**run, "facility": mine, "service_target": one}, sid,
+                                     period, level, method=method, zone_xy=xy)
+        except InputError as e:
+            raise type(e)(f"service type {sid!r}: {e.message}", hint=e.hint) from None
+        frames.append(pd.DataFrame({
+            "zone_id": out["zone_id"], "service_type_id": sid,
+            "access_per_100": out["access"], "nearest_cost": out["nearest_cost"],
+            "share_within": out["share_within"],
+            # no demand: coverage already says "no reference population in the zone"
+            "access_reason": out["null_reason"].where(out["null_reason"] != NO_DEMAND)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 # --- shared arithmetic ---------------------------------------------------------

@@ -102,6 +102,55 @@ def safe_counts(counts, rules: Rules = DEFAULT) -> np.ndarray:
     return np.where(small, np.nan, out)
 
 
+def controlled_round_parts(total, parts, base) -> np.ndarray:
+    """Round the parts of a published total to multiples of ``base`` summing to it exactly.
+
+    total: (n,) published totals (multiples of ``base``; NaN = hidden);
+    parts: (n, k) unrounded parts of each total (e.g. a Shapley decomposition).
+    Rule (largest remainder, as in apportionment), per row: a part that is
+    exactly 0 stays 0 (a factor that did not act; unless every part is 0);
+    every other part becomes ``floor(part / base)`` units of ``base``; the units
+    still missing to reach the total, ``r = total/base − Σ floors``, go one each
+    to the parts with the largest remainders ``part/base − floor(part/base)``
+    (earlier parts first on ties), after every part got ``r // k`` first when
+    ``r >= k``; when r < 0 the parts with the smallest remainders give one unit
+    back. A row whose total or any part is NaN is all NaN: the parts of a
+    hidden total are hidden too.
+    """
+    t = np.asarray(total, dtype=float)
+    p = np.asarray(parts, dtype=float)
+    if p.ndim != 2 or p.shape[0] != t.shape[0]:
+        raise InputError(f"parts must be (n, k) with n = len(total) = {t.shape[0]}, "
+                         f"got {p.shape}")
+    if not base >= 1:
+        raise InputError(f"base = {base} must be 1 or more")
+    n, k = p.shape
+    out = np.full((n, k), np.nan)
+    ok = ~np.isnan(t) & ~np.isnan(p).any(axis=1)
+    if not ok.any() or k == 0:
+        return out
+    units = np.rint(t[ok] / base)
+    if not np.allclose(units * base, t[ok], rtol=0, atol=1e-9 * base):
+        raise InputError(f"published totals must be multiples of {base}",
+                         hint="round them with safe_counts first")
+    q = p[ok] / base
+    acting = q != 0
+    acting[~acting.any(axis=1)] = True  # all parts 0: any of them may take the total
+    whole = np.where(acting, np.floor(q), 0.0)
+    rem = np.where(acting, q - whole, -np.inf)  # parts that did not act come last
+    k_act = acting.sum(axis=1)
+    r = (units - whole.sum(axis=1)).astype(np.int64)
+    each = r // k_act               # floor division: a negative r takes from everyone first
+    whole += np.where(acting, each[:, None], 0)
+    r -= each * k_act               # now 0 <= r < k_act, for the largest remainders
+    order = np.argsort(-rem, axis=1, kind="stable")  # ties keep the parts' order
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.tile(np.arange(k), (len(order), 1)), axis=1)
+    whole += (rank < r[:, None]) & acting
+    out[ok] = whole * base
+    return out
+
+
 def safe_rates(rates, denominators, rules: Rules = DEFAULT) -> np.ndarray:
     """Rates with those over a denominator below ``min_rate_denominator`` hidden (NaN)."""
     r = np.asarray(rates, dtype=float)
@@ -118,52 +167,182 @@ def dominated(contributions, rules: Rules = DEFAULT) -> bool:
     return bool(c[: rules.dominance_n].sum() > rules.dominance_k * total)
 
 
+def stand_in_counts(counts, rules: Rules = DEFAULT) -> np.ndarray:
+    """Published counts with every suppressed one (1 .. threshold−1) standing in as
+    ``suppress_below / 2`` (4 under the defaults), the middle of the hidden range.
+
+    What a value derived from many counts (an accessibility over a catchment, the
+    city rate of a location quotient) is computed from, so that it depends on the
+    published counts only: any raw count within the same rounding bucket gives
+    the same result. NaN input stays NaN.
+    """
+    x = np.asarray(counts, dtype=float)
+    safe = safe_counts(x, rules)
+    return np.where(np.isnan(safe) & ~np.isnan(x), rules.suppress_below / 2.0, safe)
+
+
+def with_published_demand(tables, rules: Rules = DEFAULT, *, sensitive=()):
+    """``tables`` with the demand table's counts replaced by :func:`stand_in_counts`.
+
+    Each demand row (zone × target × period, the finest zones carrying it) is
+    published on its own (sensitive targets under ``rules.for_target(True)``).
+    Accessibility and scenario outcomes computed on these tables are functions
+    of the published counts only, which is what their published copies show
+    (:func:`welfare_core.zone_access.publish_accessibility`,
+    :func:`welfare_core.scenario_compare.publish_comparison`,
+    :func:`publish_zone_indicators` with ``access``).
+    """
+    demand = tables["demand"]
+    d = demand["demand"].to_numpy(dtype=float)
+    is_sensitive = demand["target_id"].isin(list(sensitive)).to_numpy()
+    pub = np.where(is_sensitive, stand_in_counts(d, rules.for_target(True)),
+                   stand_in_counts(d, rules))
+    return {**tables, "demand": demand.assign(demand=pub)}
+
+
+def _ratio(num, den, scale=100.0) -> np.ndarray:
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0) * scale, np.nan)
+
+
+def _rates_from(num, den_pub, rules: Rules, scale=100.0) -> np.ndarray:
+    """num / den × scale over a PUBLISHED denominator, hidden when it is hidden or small."""
+    return safe_rates(_ratio(num, den_pub, scale), den_pub, rules)
+
+
+def _published_ranks(out, by: str, value: str, prefix: str) -> None:
+    from .indicators import rank_min
+    if value not in out or not {f"{prefix}_rank", f"{prefix}_pct_rank",
+                                f"{prefix}_z"} & set(out.columns):
+        return
+    r = rank_min(out[value].astype(float), out[by])
+    for col, v in ((f"{prefix}_rank", r["rank"].astype("Int64")),
+                   (f"{prefix}_pct_rank", r["pct_rank"]), (f"{prefix}_z", r["z"])):
+        if col in out:
+            out[col] = v
+
+
 def publish_zone_indicators(rows, rules: Rules = DEFAULT, *, sensitive=(), level: str,
-                            sensitive_levels=("neighbourhood", "district", "city")):
+                            sensitive_levels=("neighbourhood", "district", "city"),
+                            services=None, service_target=None, access=None):
     """Published copy of indicator rows (target or service rows of ``indicators``).
 
-    Person and household counts are made safe; a value derived from a
-    suppressed count (its rate, gap or location quotient) is hidden too, so
-    it cannot be used to recover the count. Capacities are public (the
-    facility list is published) and stay exact. Rows of a sensitive target at
-    a level not in ``sensitive_levels`` get ``published`` = False: they only
-    appear at fixed, coarser geographies. Demand of sensitive targets follows
-    ``rules.for_target(True)`` (settings sensitive_suppress_below / _round_to).
-    Ranks and z-scores of a hidden value are hidden with it.
+    Every published value is a function of PUBLISHED counts only, so that no
+    derived value gives back a raw count (e.g. an unrounded required = 0.75 ×
+    0.0282 × 301 next to a demand published as 300). Counts: demand and
+    reference populations through :func:`safe_counts` (sensitive targets, and
+    service types whose reference target is sensitive, under
+    ``rules.for_target(True)``); capacities (supply) are public and stay exact.
+    From them, with ``_pub`` the published counts:
+
+    target rows
+        incidence_per_100  demand_pub / reference_pub × 100
+        coverage_per_100   supply / demand_pub × 100
+        location_quotient  incidence_pub / (Σ demand_pub / Σ reference_pub), sums over
+                           the rows of the target, a suppressed demand standing in as
+                           ``suppress_below / 2`` (:func:`stand_in_counts`)
+        required           Σ_s share(s, t) · standard_s / 100 · R_pub(s, zone), from the
+                           published reference populations of the serving types
+                           (``services``: the service rows of the same call, published
+                           here; ``service_target``: the shares); without them,
+                           required and gap are hidden
+        gap                max(0, required_pub − supply)
+    service rows
+        coverage_per_100   supply / R_pub × 100;  gap  max(0, standard / 100 × R_pub − supply)
+        access_per_100, nearest_cost, share_within
+                           from ``access`` (:func:`welfare_core.indicators.service_access`
+                           on :func:`with_published_demand` tables: computed from the
+                           finest zones' published demands); without it, hidden
+
+    A rate is hidden when its published denominator is hidden or below
+    ``min_rate_denominator``; a value whose input is hidden is hidden. Ranks,
+    percentile ranks and z-scores are recomputed from the published values.
+    Rows of a sensitive target (service rows: of a sensitive reference target)
+    at a level not in ``sensitive_levels`` get ``published`` = False: they only
+    appear at fixed, coarser geographies.
     """
+    import pandas as pd
+
     out = rows.copy()
-    is_target = "target_id" in out
-    count = "demand" if is_target else "reference_population"
-    if is_target and len(out):
-        is_sensitive = out["target_id"].isin(list(sensitive)).to_numpy()
-    else:
-        is_sensitive = np.zeros(len(out), dtype=bool)
+    sensitive = list(sensitive)
     strict = rules.for_target(True)
-    safe = np.where(is_sensitive, safe_counts(out[count].to_numpy(), strict),
-                    safe_counts(out[count].to_numpy(), rules))
-    hidden = np.isnan(safe) & ~np.isnan(out[count].to_numpy(dtype=float))
-    out[count] = safe
+    is_target = "target_id" in out
+    subject = out["target_id"] if is_target else out.get("reference_target_id")
+    is_sensitive = (subject.isin(sensitive).to_numpy() if subject is not None and len(out)
+                    else np.zeros(len(out), dtype=bool))
+
+    def count(values, sens=is_sensitive):
+        v = np.asarray(values, dtype=float)
+        return np.where(sens, safe_counts(v, strict), safe_counts(v, rules))
+
+    ref = count(out["reference_population"], False if is_target else is_sensitive)
+    out["reference_population"] = ref
+    supply = out["supply"].to_numpy(dtype=float)
     if is_target:
-        ref = out["reference_population"].to_numpy(dtype=float)
-        out["reference_population"] = safe_counts(ref, rules)
-        out["incidence_per_100"] = safe_rates(out["incidence_per_100"], ref, rules)
-        out["coverage_per_100"] = safe_rates(out["coverage_per_100"], rows["demand"], rules)
-        out.loc[hidden, ["incidence_per_100", "location_quotient", "gap", "required"]] = np.nan
-        out["published"] = ~(out["target_id"].isin(list(sensitive)) &
-                             (level not in sensitive_levels))
+        dem = count(out["demand"])
+        out["demand"] = dem
+        out["incidence_per_100"] = _rates_from(dem, ref, rules)
+        out["coverage_per_100"] = _rates_from(supply, dem, rules)
+        stand = np.where(is_sensitive, stand_in_counts(rows["demand"], strict),
+                         stand_in_counts(rows["demand"], rules))
+        totals = pd.DataFrame({"t": out["target_id"].to_numpy(), "d": stand, "p": ref}) \
+            .groupby("t")[["d", "p"]].transform("sum")
+        city = _ratio(totals["d"], totals["p"], 1.0)
+        out["location_quotient"] = _ratio(out["incidence_per_100"].to_numpy() / 100.0, city, 1.0)
+        required = np.full(len(out), np.nan)
+        if services is not None and service_target is not None and len(out):
+            required = _published_required(out, services, service_target, rules,
+                                           sensitive=sensitive, level=level)
+        out["required"] = required
+        out["gap"] = np.where(np.isnan(required), np.nan, np.maximum(required - supply, 0.0))
+        out["published"] = ~(is_sensitive & (level not in sensitive_levels))
     else:
-        out["coverage_per_100"] = safe_rates(out["coverage_per_100"],
-                                             rows["reference_population"], rules)
-        out.loc[hidden, ["coverage_per_100", "gap"]] = np.nan
-        out["published"] = True
-    # A rank or z-score narrows down the value it ranks: hide it with the value.
+        out["coverage_per_100"] = _rates_from(supply, ref, rules)
+        std = out["standard_per_100"].to_numpy(dtype=float)
+        out["gap"] = np.maximum(std / 100.0 * ref - supply, 0.0)  # NaN stays NaN
+        means = [c for c in ("access_per_100", "nearest_cost", "share_within") if c in out]
+        if means:
+            if access is None:
+                vals = {c: np.full(len(out), np.nan) for c in means}
+            else:
+                key = ["zone_id", "service_type_id"]
+                a = out[key].merge(access[key + means], on=key, how="left")
+                vals = {c: a[c].to_numpy(dtype=float) for c in means}
+            for c in means:
+                # a mean over the reference population: hidden as its coverage is
+                out[c] = safe_rates(vals[c], ref, rules)
+        out["published"] = ~(is_sensitive & (level not in sensitive_levels))
+    # ranks, percentile ranks and z-scores of the published values only
+    by = "target_id" if is_target else "service_type_id"
     for value, prefix in (("incidence_per_100", "incidence"), ("coverage_per_100", "coverage"),
                           ("gap", "gap")):
-        gone = out[value].isna().to_numpy() if value in out else None
-        for col in (f"{prefix}_rank", f"{prefix}_pct_rank", f"{prefix}_z"):
-            if gone is not None and col in out:
-                out[col] = out[col].mask(gone)
+        _published_ranks(out, by, value, prefix)
     return out
+
+
+def _published_required(out, services, service_target, rules, *, sensitive, level):
+    """Σ_s share(s, t) · standard_s / 100 · R_pub(s, zone) per target row (NaN when a
+    serving type with a standard has its reference population hidden)."""
+    import pandas as pd
+
+    pub_s = publish_zone_indicators(services, rules, sensitive=sensitive, level=level)
+    per_type = pd.DataFrame({
+        "zone_id": pub_s["zone_id"].to_numpy(), "service_type_id": pub_s["service_type_id"],
+        "req": pub_s["standard_per_100"].to_numpy(dtype=float) / 100.0 *
+        pub_s["reference_population"].to_numpy(dtype=float),
+        "std": pub_s["standard_per_100"].to_numpy(dtype=float)})
+    per_type = per_type.merge(service_target[["service_type_id", "target_id", "share"]],
+                              on="service_type_id")
+    per_type = per_type[~np.isnan(per_type["std"].to_numpy(dtype=float))]
+    per_type = per_type.assign(req=per_type["req"] * per_type["share"].astype(float),
+                               hidden=per_type["req"].isna())
+    g = per_type.groupby(["zone_id", "target_id"])
+    sums = pd.DataFrame({"req": g["req"].sum(min_count=1), "hidden": g["hidden"].any()})
+    sums.loc[sums["hidden"], "req"] = np.nan
+    key = pd.MultiIndex.from_frame(out[["zone_id", "target_id"]])
+    return sums["req"].reindex(key).to_numpy(dtype=float)
 
 
 def safe_composites(values, population, rules: Rules = DEFAULT) -> np.ndarray:
@@ -199,3 +378,46 @@ def merge_small_zones(zone_ids, parent_ids, population, rules: Rules = DEFAULT) 
             cur = None if cur is None or (isinstance(cur, float) and cur != cur) else str(cur)
         out.append(cur if cur in pop else None)
     return np.array(out, dtype=object)
+
+
+MAX_DP_EPSILON = 100.0  # beyond this the noise is ~0: no protection worth the name
+
+
+def dp_counts(counts, epsilon: float, *, sensitivity: int = 1, clamp_zero: bool = True) -> np.ndarray:
+    """Counts with discrete Laplace noise (OpenDP ``make_laplace`` over integers).
+
+    Each count gets independent noise with P(k) proportional to exp(-|k| / s),
+    s = sensitivity / epsilon, so the release is epsilon-differentially private
+    when one person changes the counts by at most ``sensitivity`` in total (L1).
+    The noise comes from OpenDP's cryptographically secure generator: there is no
+    seed, by design. ``clamp_zero`` floors the results at 0 (post-processing: no
+    privacy cost). Track the epsilon spent per release (table welfare.dp_release
+    in the database, whose budget is setting dp_epsilon_budget).
+
+    Needs the ``opendp`` package; without it, an error says so.
+    """
+    try:
+        import opendp.prelude as dp
+    except ImportError:
+        raise InputError("differential privacy needs the opendp package, which is not installed "
+                         "for this Python", hint="pip install opendp (e.g. in the venv of "
+                         "the Python door); the SQL door's server Python does not have it") from None
+    eps = float(epsilon) if isinstance(epsilon, (int, float, np.integer, np.floating)) else np.nan
+    if not 0 < eps <= MAX_DP_EPSILON:
+        raise InputError(f"epsilon = {epsilon!r} must be a number in (0, {MAX_DP_EPSILON:g}]",
+                         hint="e.g. 0.5; smaller is more private and noisier")
+    if isinstance(sensitivity, bool) or not isinstance(sensitivity, (int, np.integer)) or sensitivity < 1:
+        raise InputError(f"sensitivity = {sensitivity!r} must be a whole number >= 1")
+    c = np.asarray(counts, dtype=float)
+    if c.ndim != 1:
+        raise InputError(f"counts must be one-dimensional, got shape {c.shape}")
+    if not np.isfinite(c).all() or (c < 0).any() or (c != np.round(c)).any() or (c > 2**53).any():
+        raise InputError("counts must be whole numbers >= 0 (no NaN, no fractions)",
+                         hint="give raw counts, not rates or already published values")
+    if c.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    dp.enable_features("contrib")
+    meas = dp.m.make_laplace(dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int),
+                             scale=float(sensitivity) / eps)
+    out = np.asarray(meas([int(v) for v in c]), dtype=np.int64)
+    return np.maximum(out, 0) if clamp_zero else out

@@ -361,40 +361,108 @@ def _same(x: pd.Series, y: pd.Series) -> bool:
 
 
 def publish_comparison(comparison: pd.DataFrame, rules=None, *, sensitive=(), level: str,
-                       sensitive_levels=("neighbourhood", "district", "city")) -> pd.DataFrame:
-    """``published``, ``base_pub``, ``scenario_pub``, ``change_pub``, ``change_pct_pub``.
+                       sensitive_levels=("neighbourhood", "district", "city"),
+                       on_published=None) -> pd.DataFrame:
+    """``published``, ``base_pub``, ``scenario_pub``, ``change_pub``, ``change_pct_pub``
+    and the published parts ``demand_effect_pub``, ``supply_effect_pub``,
+    ``catchment_effect_pub``; every one a function of published counts only.
 
     demand goes through :func:`welfare_core.privacy.safe_counts` (its change is
-    the difference of the published counts, NULL when either is suppressed);
-    coverage, gap and access are read over the zone's demand and are hidden
-    like rates (:func:`~welfare_core.privacy.safe_rates`) when the base or the
-    scenario demand is small; supply is capacity, not people, and is shown.
+    the difference of the published counts, NULL when either is suppressed;
+    sensitive targets under ``rules.for_target(True)``); its Shapley parts are
+    hidden with the change and otherwise rounded to the same base by
+    :func:`~welfare_core.privacy.controlled_round_parts`, so that they still sum
+    exactly to the published change and no unrounded count leaves.
+    coverage, gap and access, and their parts, are read from ``on_published``:
+    the :func:`compare` of the same call on
+    ``privacy.with_published_demand(tables, rules, sensitive=...)`` for the base
+    and the scenario tables (computed on raw demand, coverage = supply / demand
+    would give the raw demand back); they are hidden like rates
+    (:func:`~welfare_core.privacy.safe_rates`) when the published base or
+    scenario demand is hidden or small, their parts with them. supply is
+    capacity, not people, and is shown with its parts.
     Rows of a sensitive target below ``sensitive_levels`` are not published.
     """
     from . import privacy
 
     rules = rules or privacy.DEFAULT
     out = pd.DataFrame(index=comparison.index)
-    dem = comparison[comparison["measure"] == "demand"].set_index(["zone_id", "target_id"])
-    key = pd.MultiIndex.from_frame(comparison[["zone_id", "target_id"]])
-    d_a = dem["base"].reindex(key).to_numpy(dtype=float)
-    d_b = dem["scenario"].reindex(key).to_numpy(dtype=float)
-    a = comparison["base"].to_numpy(dtype=float)
-    b = comparison["scenario"].to_numpy(dtype=float)
     m = comparison["measure"].to_numpy()
     counts = m == "demand"
     raw = m == "supply"
-    pa = np.where(counts, privacy.safe_counts(np.nan_to_num(a, nan=0.0), rules),
-                  np.where(raw, a, privacy.safe_rates(a, d_a, rules)))
-    pb = np.where(counts, privacy.safe_counts(np.nan_to_num(b, nan=0.0), rules),
-                  np.where(raw, b, privacy.safe_rates(b, d_b, rules)))
+    derived = ~counts & ~raw
+    if derived.any() and on_published is None:
+        raise InputError("publish_comparison needs the comparison computed on published "
+                         "demand (on_published) to publish coverage, gap or access",
+                         hint="pass on_published=compare(privacy.with_published_demand(base, "
+                              "rules), privacy.with_published_demand(scenario, rules), ...)")
+    is_sensitive = comparison["target_id"].isin(list(sensitive)).to_numpy()
+    strict = rules.for_target(True)
+
+    def count(x):
+        x = np.nan_to_num(np.asarray(x, dtype=float), nan=0.0)
+        return np.where(is_sensitive, privacy.safe_counts(x, strict),
+                        privacy.safe_counts(x, rules))
+
+    key = ["zone_id", "target_id", "measure"]
+    effects = ("demand_effect", "supply_effect", "catchment_effect")
+    cols = ["base", "scenario", "change", *effects]
+    source = comparison[key + cols].copy()
+    if on_published is not None:
+        pub = comparison[key].merge(on_published[key + cols], on=key, how="left")
+        source.loc[derived, cols] = pub.loc[derived, cols].to_numpy()
+    a = source["base"].to_numpy(dtype=float)
+    b = source["scenario"].to_numpy(dtype=float)
+    ca, cb = count(a), count(b)
+    # the published demand of each row's zone × target: the denominators of its rates
+    dem = pd.DataFrame({"zone_id": comparison["zone_id"].to_numpy(),
+                        "target_id": comparison["target_id"].to_numpy(), "a": ca, "b": cb})[counts]
+    dem = dem.set_index(["zone_id", "target_id"])
+    rkey = pd.MultiIndex.from_frame(comparison[["zone_id", "target_id"]])
+    d_a = dem["a"].reindex(rkey).to_numpy(dtype=float)
+    d_b = dem["b"].reindex(rkey).to_numpy(dtype=float)
+    pa = np.where(counts, ca, np.where(raw, a, privacy.safe_rates(a, d_a, rules)))
+    pb = np.where(counts, cb, np.where(raw, b, privacy.safe_rates(b, d_b, rules)))
     hidden = np.isnan(pa) | np.isnan(pb)
-    change = np.where(counts, pb - pa, comparison["change"].to_numpy(dtype=float))
+    change = np.where(counts, pb - pa, source["change"].to_numpy(dtype=float))
     change = np.where(hidden, np.nan, change)
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = np.where(hidden | (pa == 0), np.nan, change / np.abs(pa) * 100.0)
-    out["published"] = ~(comparison["target_id"].isin(list(sensitive)) &
-                         (level not in sensitive_levels))
+    parts = source[list(effects)].to_numpy(dtype=float).reshape(len(comparison), 3)
+    parts = np.where(np.isnan(change)[:, None], np.nan, parts)
+    for sens, r in ((False, rules), (True, strict)):
+        rows = counts & (is_sensitive == sens)
+        if rows.any():
+            parts[rows] = privacy.controlled_round_parts(change[rows], parts[rows], r.round_to)
+    out["published"] = ~(is_sensitive & (level not in sensitive_levels))
     out["base_pub"], out["scenario_pub"] = pa, pb
     out["change_pub"], out["change_pct_pub"] = change, pct
+    for k, name in enumerate(effects):
+        out[f"{name}_pub"] = parts[:, k]
     return out
+
+
+def published_comparison(base: Mapping, scenario: Mapping, level: str, period: int, *,
+                         rules=None, sensitive=(), comparison=None, **options) -> pd.DataFrame:
+    """:func:`compare` (or the given ``comparison``) with :func:`publish_comparison`'s
+    columns added, the derived measures computed on published demand.
+
+    options: the keyword arguments of :func:`compare` (targets, measures, method).
+    sensitive_levels is the default of :func:`publish_comparison`.
+    """
+    from . import privacy
+
+    rules = rules or privacy.DEFAULT
+    if comparison is None:
+        comparison = compare(base, scenario, level, period, **options)
+    options.pop("progress", None)
+    if "targets" not in options or options["targets"] is None:
+        options["targets"] = sorted(comparison["target_id"].astype(str).unique())
+    on_pub = None
+    if not comparison["measure"].isin(["demand", "supply"]).all():
+        on_pub = compare(privacy.with_published_demand(base, rules, sensitive=sensitive),
+                         privacy.with_published_demand(scenario, rules, sensitive=sensitive),
+                         level, period, **options)
+    pub = publish_comparison(comparison, rules, sensitive=sensitive, level=level,
+                             on_published=on_pub)
+    return pd.concat([comparison, pub], axis=1)

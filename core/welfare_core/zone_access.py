@@ -80,6 +80,55 @@ def zone_points(geoms) -> np.ndarray:
     outside its zone. A point is its own representative. Geometries are
     shapely objects, WKB or hex WKB; a missing or empty one is an error.
     """
+    geoms = list(geoms)
+    xy = _wkb_points(geoms)
+    if xy is not None:
+        return xy
+    key = _wkb_key(geoms)
+    if key is not None and key in _POINTS_CACHE:
+        _POINTS_CACHE[key] = _POINTS_CACHE.pop(key)  # most recently used last
+        return _POINTS_CACHE[key].copy()
+    out = _zone_points(geoms)
+    if key is not None:
+        # a session (SQL) or a scenario comparison asks for the same zones' points once per
+        # service type: shapely 1.8 takes ~0.15 ms a polygon (≈ 1 s for 6,000 sections)
+        while len(_POINTS_CACHE) >= 4:
+            _POINTS_CACHE.pop(next(iter(_POINTS_CACHE)))
+        _POINTS_CACHE[key] = out.copy()
+    return out
+
+
+_POINTS_CACHE: dict = {}
+
+
+def _wkb_points(geoms):
+    """(n, 2) coordinates when every geometry is a 2D WKB Point, read without shapely."""
+    if not geoms or not all(isinstance(g, (bytes, bytearray)) and len(g) == 21 for g in geoms):
+        return None
+    raw = np.frombuffer(b"".join(geoms), dtype=np.uint8).reshape(-1, 21)
+    little = raw[:, 0] == 1
+    kind = np.where(little, raw[:, 1:5].copy().view("<u4")[:, 0],
+                    raw[:, 1:5].copy().view(">u4")[:, 0])
+    if not (kind == 1).all():
+        return None
+    xy = np.where(little[:, None], raw[:, 5:21].copy().view("<f8"),
+                  raw[:, 5:21].copy().view(">f8"))
+    return None if np.isnan(xy).any() else xy.astype(np.float64)  # NaN: an empty point
+
+
+def _wkb_key(geoms):
+    """A content key for a list of WKB geometries (None when any is not WKB bytes)."""
+    import hashlib
+
+    if not geoms or not all(isinstance(g, (bytes, bytearray)) for g in geoms):
+        return None
+    h = hashlib.blake2b(digest_size=20)
+    h.update(np.fromiter(map(len, geoms), dtype=np.int64, count=len(geoms)).tobytes())
+    h.update(b"".join(geoms))
+    return (len(geoms), h.digest())
+
+
+def _zone_points(geoms) -> np.ndarray:
     from .validation import geometries
 
     shapes = geometries(geoms)
@@ -138,18 +187,26 @@ def service_decay(name, param=None, max_cost=None):
 # --- points in, accessibility out (the generic SQL functions) --------------------------
 
 def point_fca(demand, demand_xy, supply, supply_xy, max_cost, *, decay=None,
-              decay_param=None, method: str = "2sfca") -> np.ndarray:
+              decay_param=None, method: str = "2sfca", cost=None) -> np.ndarray:
     """2SFCA / 3SFCA A_i of demand points over supply points (planar metres).
 
     demand (n,), demand_xy (n, 2); supply (m,), supply_xy (m, 2); max_cost in
     metres (inclusive); decay: a name of :func:`service_decay` (or None) with
     its ``decay_param``. Returns A_i (n,), supply per unit of demand.
+    cost: the (n, m) costs as a CostMatrix or dense array (e.g. network costs
+    from :func:`welfare_core.costs.from_od_table`), used instead of the planar
+    distances; max_cost and the decay are then in its unit, and demand_xy /
+    supply_xy are not read (None).
     """
     if method not in acc.METHODS:
         raise InputError(f"unknown method {method!r}", hint=f"use one of {', '.join(acc.METHODS)}")
     max_cost = costs_mod.check_max_cost(max_cost)
     w = service_decay(decay, decay_param, max_cost)
-    cm = costs_mod.euclidean(demand_xy, supply_xy, max_cost)
+    if cost is None:
+        cm = costs_mod.euclidean(demand_xy, supply_xy, max_cost)
+    else:
+        cm = costs_mod.as_cost(cost, max_cost=max_cost,
+                               shape=(len(np.atleast_1d(demand)), len(np.atleast_1d(supply))))
     return acc.fca(demand, supply, cm, max_cost, w, method=method)
 
 
@@ -158,7 +215,7 @@ def point_fca(demand, demand_xy, supply, supply_xy, max_cost, *, decay=None,
 def zone_accessibility(tables: Mapping, service_type_id: str, period: int,
                        level: str = "section", *, method: str = "2sfca", max_cost=None,
                        decay=None, decay_param=None, municipality_code=None,
-                       progress=None):
+                       zone_xy=None, carriers=None, progress=None):
     """Accessibility of every zone of ``level`` to service type ``service_type_id`` in ``period``.
 
     tables: canonical tables zone (with geometry), demand, service_type,
@@ -166,8 +223,30 @@ def zone_accessibility(tables: Mapping, service_type_id: str, period: int,
     override the service type's (None = the type's; ``decay`` "none" = no
     decay). municipality_code: report this municipality's zones (default:
     every municipality subdivided below the city level, or all if none is).
+    zone_xy: the (n, 2) points of ``tables["zone"]``'s rows as :func:`zone_points`
+    gives them, for callers running several service types on the same zones
+    (computed here when None). carriers: the ids of every zone carrying demand
+    rows in ``period`` (any target), for callers whose ``tables["demand"]`` holds
+    only the served targets' rows (default: the zones of ``tables["demand"]``).
     Returns a DataFrame with :data:`ACCESS_COLUMNS`, one row per zone × served
     target, sorted by target and zone.
+    """
+    return zone_accessibility_types(
+        tables, [service_type_id], period, level, method=method, max_cost=max_cost,
+        decay=decay, decay_param=decay_param, municipality_code=municipality_code,
+        zone_xy=zone_xy, carriers=carriers, progress=progress)
+
+
+def zone_accessibility_types(tables: Mapping, service_type_ids=None, period=None,
+                             level: str = "section", *, method: str = "2sfca", max_cost=None,
+                             decay=None, decay_param=None, municipality_code=None,
+                             zone_xy=None, carriers=None, progress=None):
+    """:func:`zone_accessibility` for several service types at once (None = every type of
+    ``tables["service_type"]``), sharing the work that does not depend on the type (the
+    origins and their demand, their points, the zone hierarchy). Options apply to every
+    type (max_cost in each type's cost unit). Returns the rows of each type as
+    :func:`zone_accessibility` gives them, types in sorted order: the same numbers as
+    one call per type.
     """
     import pandas as pd
 
@@ -181,49 +260,52 @@ def zone_accessibility(tables: Mapping, service_type_id: str, period: int,
     if period is None:
         raise InputError("period is required", hint="e.g. 2023")
     period = int(period)
+    if service_type_ids is None:
+        service_type_ids = tables["service_type"]["service_type_id"].astype(str).tolist()
+        if not service_type_ids:
+            raise InputError("there is no service type", hint="load the service_type table first")
+    elif isinstance(service_type_ids, str):
+        service_type_ids = [service_type_ids]
+    service_type_ids = sorted(dict.fromkeys(service_type_ids))
 
-    stype = _service_type(tables["service_type"], service_type_id)
-    cutoff = costs_mod.check_max_cost(stype["max_cost"] if max_cost is None else max_cost)
-    if decay is None:  # the type's decay; a decay_param given alone overrides its parameter
-        decay = stype["decay"]
-        decay_param = stype.get("decay_param") if decay_param is None else decay_param
-    w = service_decay(decay, decay_param, cutoff)
-    cost_unit, mode = stype["cost_unit"], stype["travel_mode"]
+    # per type: catchment, decay, served targets and shares, open facilities (errors first)
+    plans = []
+    for sid in service_type_ids:
+        stype = _service_type(tables["service_type"], sid)
+        cutoff = costs_mod.check_max_cost(stype["max_cost"] if max_cost is None else max_cost)
+        dname, dparam = decay, decay_param
+        if dname is None:  # the type's decay; a decay_param given alone overrides its parameter
+            dname = stype["decay"]
+            dparam = stype.get("decay_param") if dparam is None else dparam
+        w = service_decay(dname, dparam, cutoff)
+        shares = tables["service_target"]
+        shares = shares[shares["service_type_id"] == sid]
+        if shares.empty:
+            raise InputError(f"service type {sid!r} serves no target",
+                             hint="add its targets and shares to service_target")
+        target_ids = sorted(shares["target_id"].astype(str))
+        share = (shares.set_index("target_id")["share"].astype(float).reindex(target_ids)
+                 .to_numpy())
+        fac = _active_facilities(tables["facility"], sid, period)
+        plans.append((sid, cutoff, w, stype["cost_unit"], stype["travel_mode"], target_ids,
+                      share, fac))
 
-    shares = tables["service_target"]
-    shares = shares[shares["service_type_id"] == service_type_id]
-    if shares.empty:
-        raise InputError(f"service type {service_type_id!r} serves no target",
-                         hint="add its targets and shares to service_target")
-    target_ids = sorted(shares["target_id"].astype(str))
-    share = shares.set_index("target_id")["share"].astype(float).reindex(target_ids).to_numpy()
-
-    fac = _active_facilities(tables["facility"], service_type_id, period)
     zone = tables["zone"]
-    origins, demand = _origins(zone, tables["demand"], target_ids, period)
+    all_targets = sorted({t for plan in plans for t in plan[5]})
+    origins, demand_all = _origins(zone, tables["demand"], all_targets, period, carriers)
+    column = {t: k for k, t in enumerate(all_targets)}
     report(20)
 
-    # costs: metres from the points, minutes at the travel mode's speed when asked
-    o_xy = zone_points(zone.set_index("zone_id").loc[origins, "geometry"].tolist())
-    f_xy = zone_points(fac["geometry"].tolist())
-    supply = fac["capacity"].to_numpy(dtype=float)[:, None] * share[None, :]
-    metres = cutoff if cost_unit == "m" else cutoff * _metres_per_minute(mode)
-    cm = costs_mod.euclidean(o_xy, f_xy, metres)
-    if cost_unit == "min":
-        cm = costs_mod.travel_time(cm, mode).within(cutoff)
-    report(50)
-
-    if method == "gravity":
-        # no decay means W = 1 inside the catchment, as for the FCA methods
-        access = acc.gravity_potential(supply, cm, w or decay_mod.step({cutoff: 1.0}), cutoff)
+    if zone_xy is None:
+        o_xy = zone_points(zone.set_index("zone_id").loc[origins, "geometry"].tolist())
     else:
-        access = 100.0 * acc.fca(demand, supply, cm, cutoff, w, method=method)
-    nearest = _nearest(cm, o_xy, f_xy, cost_unit, mode)
-    within = np.zeros(len(origins))
-    within[cm.row] = 1.0
-    report(80)
+        o_xy = np.asarray(zone_xy, dtype=float)
+        if o_xy.shape != (len(zone), 2):
+            raise InputError(f"zone_xy has shape {o_xy.shape}, the zone table {len(zone)} rows",
+                             hint="pass zone_points(tables['zone']['geometry']) or None")
+        o_xy = o_xy[pd.Index(zone["zone_id"]).get_indexer(origins)]
 
-    # zone values: demand-weighted means of the origins' values
+    # zone values: demand-weighted means of the origins' values (same zones for every type)
     up = ancestor_map(zone, level)
     zones = _reported_zones(zone, level, municipality_code)
     anc = pd.Series(origins).map(up)
@@ -232,59 +314,133 @@ def zone_accessibility(tables: Mapping, service_type_id: str, period: int,
                          hint="choose a coarser level for this period")
     pos = pd.Index(zones["zone_id"]).get_indexer(anc.fillna("").to_numpy())
     keep = pos >= 0
-    nz, k = len(zones), len(target_ids)
-    dsum = _group_sum(pos[keep], demand[keep], nz)
-    values = {}
-    for name, v in (("access", access), ("nearest_cost", np.repeat(nearest[:, None], k, 1)),
-                    ("share_within", np.repeat(within[:, None], k, 1))):
-        dv = demand[keep] * v[keep]
-        dv[demand[keep] == 0] = 0.0  # 0 × inf: an origin without demand does not count
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values[name] = _group_sum(pos[keep], dv, nz) / dsum
+    nz = len(zones)
+    zone_ids = zones["zone_id"].to_numpy()
+    parents = zones["parent_id"].to_numpy()
+    munis = zones["municipality_code"].to_numpy()
 
-    grid = pd.DataFrame({
-        "zone_id": np.repeat(zones["zone_id"].to_numpy(), k),
-        "level": level,
-        "parent_id": np.repeat(zones["parent_id"].to_numpy(), k),
-        "municipality_code": np.repeat(zones["municipality_code"].to_numpy(), k),
-        "period": period, "service_type_id": service_type_id,
-        "target_id": np.tile(target_ids, nz), "method": method,
-        "demand": dsum.ravel()})
-    no_demand = dsum.ravel() <= 0
-    reason = np.where(no_demand, NO_DEMAND, None).astype(object)
-    for name, v in values.items():
-        v = v.ravel()
-        infinite = ~no_demand & np.isinf(v)
-        if name == "nearest_cost":
-            reason[infinite] = NO_FACILITY
-        grid[name] = np.where(no_demand | infinite, np.nan, v)
-    grid["max_cost"] = cutoff
-    grid["cost_unit"] = cost_unit
-    grid["null_reason"] = reason
-    report(100)
-    return grid[list(ACCESS_COLUMNS)].sort_values(["target_id", "zone_id"]).reset_index(drop=True)
+    frames = []
+    for done, (sid, cutoff, w, cost_unit, mode, target_ids, share, fac) in enumerate(plans):
+        demand = demand_all[:, [column[t] for t in target_ids]]
+        f_xy = zone_points(fac["geometry"].tolist())
+        supply = fac["capacity"].to_numpy(dtype=float)[:, None] * share[None, :]
+        # costs: metres from the points, minutes at the travel mode's speed when asked
+        metres = cutoff if cost_unit == "m" else cutoff * _metres_per_minute(mode)
+        cm = costs_mod.euclidean(o_xy, f_xy, metres)
+        if cost_unit == "min":
+            cm = costs_mod.travel_time(cm, mode).within(cutoff)
+        if method == "gravity":
+            # no decay means W = 1 inside the catchment, as for the FCA methods
+            access = acc.gravity_potential(supply, cm, w or decay_mod.step({cutoff: 1.0}),
+                                           cutoff)
+        else:
+            access = 100.0 * acc.fca(demand, supply, cm, cutoff, w, method=method)
+        nearest = _nearest(cm, o_xy, f_xy, cost_unit, mode)
+        within = np.zeros(len(origins))
+        within[cm.row] = 1.0
+
+        k = len(target_ids)
+        dk = demand[keep]
+        dsum = _group_sum(pos[keep], dk, nz)
+        values = {}
+        for name, v in (("access", access), ("nearest_cost", np.repeat(nearest[:, None], k, 1)),
+                        ("share_within", np.repeat(within[:, None], k, 1))):
+            dv = dk * v[keep]
+            dv[dk == 0] = 0.0  # 0 × inf: an origin without demand does not count
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values[name] = _group_sum(pos[keep], dv, nz) / dsum
+
+        # target-major, zones sorted within: already in (target_id, zone_id) order
+        d = dsum.T.ravel()
+        grid = pd.DataFrame({
+            "zone_id": np.tile(zone_ids, k), "level": level,
+            "parent_id": np.tile(parents, k), "municipality_code": np.tile(munis, k),
+            "period": period, "service_type_id": sid,
+            "target_id": np.repeat(np.asarray(target_ids, dtype=object), nz),
+            "method": method, "demand": d})
+        no_demand = d <= 0
+        reason = np.where(no_demand, NO_DEMAND, None).astype(object)
+        for name, v in values.items():
+            v = v.T.ravel()
+            infinite = ~no_demand & np.isinf(v)
+            if name == "nearest_cost":
+                reason[infinite] = NO_FACILITY
+            grid[name] = np.where(no_demand | infinite, np.nan, v)
+        grid["max_cost"] = cutoff
+        grid["cost_unit"] = cost_unit
+        grid["null_reason"] = reason
+        frames.append(grid[list(ACCESS_COLUMNS)])
+        report(20 + 80 * (done + 1) // len(plans))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def publish_accessibility(rows, rules=None, *, sensitive=(), level: str,
-                          sensitive_levels=("neighbourhood", "district", "city")):
-    """Published copy of :func:`zone_accessibility` rows (``*_pub`` values and ``published``).
+                          sensitive_levels=("neighbourhood", "district", "city"),
+                          on_published=None):
+    """Published copy of :func:`zone_accessibility` rows (``published`` added).
 
-    demand goes through :func:`welfare_core.privacy.safe_counts`; access,
-    nearest_cost and share_within are averages over the zone's demand, so
-    they are hidden like rates (:func:`~welfare_core.privacy.safe_rates`)
-    when that demand is below ``min_rate_denominator``. Rows of a sensitive
-    target below ``sensitive_levels`` are not published.
+    Every published value is a function of published counts only:
+
+    * demand: the zone's demand through :func:`welfare_core.privacy.safe_counts`
+      (sensitive targets under ``rules.for_target(True)``);
+    * access, nearest_cost, share_within: read from ``on_published``, the rows of
+      the same call of :func:`zone_accessibility` on
+      ``privacy.with_published_demand(tables, rules, sensitive=sensitive)``. A 2SFCA
+      value is S_j over the demand of a catchment, and a zone's value is a mean
+      weighted by its origins' demand: computed on raw demand, a zone alone in a
+      facility's catchment would give its raw demand back (S / A); computed on
+      the origins' published demands (a suppressed one standing in as
+      ``suppress_below / 2``) it says nothing the published counts do not;
+    * each is hidden like a rate when the published demand is hidden or below
+      ``min_rate_denominator``.
+
+    Rows of a sensitive target below ``sensitive_levels`` are not published.
     """
     from . import privacy
 
     rules = rules or privacy.DEFAULT
+    means = ("access", "nearest_cost", "share_within")
+    if on_published is None:
+        raise InputError("publish_accessibility needs the rows computed on published demand "
+                         "(on_published)", hint="pass on_published=zone_accessibility("
+                         "privacy.with_published_demand(tables, rules, sensitive=...), "
+                         "<same arguments>)")
+    key = ["service_type_id", "zone_id", "target_id"]  # rows may hold several types
+    pub = rows[key].merge(on_published[key + list(means)], on=key, how="left")
     out = rows.copy()
+    is_sensitive = rows["target_id"].isin(list(sensitive)).to_numpy()
     d = rows["demand"].to_numpy(dtype=float)
-    out["demand"] = privacy.safe_counts(d, rules)
-    for name in ("access", "nearest_cost", "share_within"):
-        out[name] = privacy.safe_rates(rows[name].to_numpy(dtype=float), d, rules)
-    out["published"] = ~(rows["target_id"].isin(list(sensitive)) & (level not in sensitive_levels))
+    d_pub = np.where(is_sensitive, privacy.safe_counts(d, rules.for_target(True)),
+                     privacy.safe_counts(d, rules))
+    out["demand"] = d_pub
+    for name in means:
+        out[name] = privacy.safe_rates(pub[name].to_numpy(dtype=float), d_pub, rules)
+    out["published"] = ~(is_sensitive & (level not in sensitive_levels))
     return out
+
+
+def published_accessibility(tables, service_type_id, period, level="section", *, rules=None,
+                            sensitive=(), sensitive_levels=("neighbourhood", "district", "city"),
+                            rows=None, **options):
+    """:func:`zone_accessibility` then :func:`publish_accessibility`, in one call.
+
+    service_type_id: one id, a list of ids or None (every type:
+    :func:`zone_accessibility_types`); rows: the raw rows of the same call when
+    the caller already has them; options: the keyword arguments of
+    :func:`zone_accessibility`.
+    """
+    from . import privacy
+
+    rules = rules or privacy.DEFAULT
+    ids = [service_type_id] if isinstance(service_type_id, str) else service_type_id
+    if rows is None:
+        rows = zone_accessibility_types(tables, ids, period, level, **options)
+    options.pop("progress", None)
+    on_pub = zone_accessibility_types(
+        privacy.with_published_demand(tables, rules, sensitive=sensitive), ids, period, level,
+        **options)
+    return publish_accessibility(rows, rules, sensitive=sensitive, level=level,
+                                 sensitive_levels=sensitive_levels, on_published=on_pub)
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -315,16 +471,21 @@ def _active_facilities(fac, service_type_id, period):
     return mine
 
 
-def _origins(zone, demand, target_ids, period):
-    """Ids of the finest zones carrying demand in ``period`` and their demand (n, k)."""
+def _origins(zone, demand, target_ids, period, carriers=None):
+    """Ids of the finest zones carrying demand in ``period`` and their demand (n, k).
+
+    carriers: the zones carrying demand rows in ``period`` (any target) when
+    ``demand`` holds only some targets' rows (default: the zones of ``demand``).
+    """
     import pandas as pd
 
     rows = demand[demand["period"] == period]
-    if rows.empty:
+    if rows.empty and carriers is None:
         have = sorted(demand["period"].unique().tolist())
         raise InputError(f"no demand rows for period {period}",
                          hint=f"periods available: {have}" if have else "load demand first")
-    carriers = pd.Index(rows["zone_id"].astype(str).unique())
+    carriers = pd.Index(rows["zone_id"].astype(str).unique() if carriers is None else
+                        pd.unique(np.asarray(list(carriers), dtype=object)).astype(str))
     known = pd.Index(zone["zone_id"].astype(str))
     unknown = carriers.difference(known)
     if len(unknown):

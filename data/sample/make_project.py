@@ -131,8 +131,9 @@ def published_indicators(directory: Path = HERE):
                            [["households", "members"]].sum())
     target = tables["target"]
     sensitive = list(target.loc[target["sensitive"].astype(bool), "target_id"])
-    rows, _ = zone_indicators(tables, INDICATOR_LEVEL, INDICATOR_PERIOD)
-    rows = publish_zone_indicators(rows, level=INDICATOR_LEVEL, sensitive=sensitive)
+    rows, services = zone_indicators(tables, INDICATOR_LEVEL, INDICATOR_PERIOD)
+    rows = publish_zone_indicators(rows, level=INDICATOR_LEVEL, sensitive=sensitive,
+                                   services=services, service_target=tables["service_target"])
     rows = rows[rows["published"]]
     rows = rows[list(TARGET_COLUMNS)].sort_values(["target_id", "zone_id"], kind="stable")
     geometry = tables["zone"].set_index("zone_id")["geometry"]

@@ -61,6 +61,24 @@ def categorise_direction(layer: QgsVectorLayer, field: str = "direction", *,
     layer.triggerRepaint()
 
 
+def categorise(layer: QgsVectorLayer, field: str, styles, *, legend_title: str | None = None) -> None:
+    """Style ``layer`` by the values of ``field``: ``styles`` is a list of
+    ``(value, colour, label, size_mm)``, drawn in that order in the legend
+    (size applies to point layers); other values are not drawn."""
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsMarkerSymbol, QgsRendererCategory, QgsSymbol
+    categories = []
+    for value, colour, label, size in styles:
+        symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+        symbol.setColor(QColor(colour))
+        if isinstance(symbol, QgsMarkerSymbol):
+            symbol.setSize(size)
+        categories.append(QgsRendererCategory(value, symbol, label))
+    layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
+    if legend_title:
+        layer.setName(legend_title)
+    layer.triggerRepaint()
+
+
 def export_png(layers: list[QgsVectorLayer], png: str, title: str, *, subtitle: str = "",
                width_mm: float = 260, height_mm: float = 200, dpi: int = 150) -> str:
     """A print layout with map, title, legend and scale bar exported to ``png``."""

@@ -146,8 +146,27 @@ def read_frame(spec, relation, columns, where="", args=(), argtypes=()):
     return pd.DataFrame(data)
 
 
+def published_only():
+    """True while a run started by welfare.run_published (152-provider-runs.sql) is going on:
+    that SECURITY DEFINER function pins setting welfare.published_facilities_only = on."""
+    v = plpy.execute("SELECT pg_catalog.current_setting("
+                     "'welfare.published_facilities_only', true) AS v")[0]["v"]
+    return (v or "").strip().lower() in ("on", "true", "yes", "1")
+
+
+def relation(name):
+    """welfare.<name> as the analyses read it. Under welfare.published_facilities_only the
+    facility table is its published rows only (no unpublished facility of any provider).
+    Setting it only ever narrows what an analysis counts."""
+    rel = f"welfare.{plpy.quote_ident(name)}"
+    if name == "facility" and published_only():
+        return f"(SELECT * FROM {rel} WHERE published) AS facility"
+    return rel
+
+
 def table_frame(name, wanted=None):
-    """A welfare table (all rows) as the core sees it; geometry as WKB in `geometry`."""
+    """A welfare table (all rows; facility: see relation) as the core sees it; geometry
+    as WKB in `geometry`."""
     spec = model.TABLES[name]
     cols = {}
     for c in spec.columns:
@@ -157,7 +176,7 @@ def table_frame(name, wanted=None):
             cols[c.name] = ("public.ST_AsBinary(geom)", "bytea")
         else:
             cols[c.name] = (plpy.quote_ident(c.name), SQL_TYPES[c.kind])
-    return read_frame(spec, f"welfare.{plpy.quote_ident(name)}", cols)
+    return read_frame(spec, relation(name), cols)
 
 
 def records(frame, names):
@@ -174,8 +193,80 @@ def rules():
     """The disclosure-control rules of the settings table (welfare_core.privacy.Rules)."""
     from welfare_core import privacy
     settings = {r["name"]: r["value"] for r in plpy.execute(
-        "SELECT name, value FROM welfare.setting")}
+        "SELECT s.name, welfare.setting_value(s.name) AS value FROM welfare.setting s")}
     return call(privacy.Rules.from_settings, settings)
+
+
+def period_tables(tables, period, *, level=None, totals=False, targets=None):
+    """``tables`` (read by the caller) completed with the rows of ``period``: ``demand`` and,
+    with ``totals``, ``population`` / ``household`` totals per zone.
+    targets: read only these targets' demand rows (a list of ids); ``demand_carriers``
+    is then added, the zones carrying demand rows of any target in the period (the
+    origins of welfare_core.zone_access), unless the period is projected.
+
+    The one place where every analysis (indicators, accessibility, scenarios,
+    optimisation) decides what a period means. Up to the last population year:
+    the welfare tables. After it: the forecast (welfare_core.forecast.future_inputs,
+    default settings; at ``level`` when given, else at the zones carrying
+    population), which also drops the targets and service types it could not
+    project. Nothing is written: welfare.demand is never changed.
+    """
+    if period is None:
+        fail("period is required", hint="e.g. 2023, or a later year for the forecast")
+    span = plpy.execute("SELECT min(period) AS first, max(period) AS last "
+                        "FROM welfare.population")[0]
+    first, last = span["first"], span["last"]
+    out = dict(tables)
+    if last is not None and period > last:
+        from welfare_core import forecast
+        inp = dict(tables)
+        for name in ("zone", "target", "target_prevalence", "target_household",
+                     "service_type", "service_target"):
+            if name not in inp:
+                inp[name] = table_frame(name)
+        inp["population"] = table_frame("population",
+                                        ("zone_id", "period", "sex", "age", "persons"))
+        inp["household"] = table_frame("household",
+                                       ("zone_id", "period", "household_type_id", "households"))
+        future = call(forecast.future_inputs, inp, period, level=level)
+        out["demand"] = future["demand"]
+        for name in ("target", "service_type", "service_target"):
+            if name in tables:
+                out[name] = future[name]
+        if totals:
+            out["population"], out["household"] = future["population"], future["household"]
+        return out
+    spec = model.TABLES["demand"]
+    cols = {c: (c, SQL_TYPES[spec.column(c).kind])
+            for c in ("zone_id", "target_id", "period", "demand")}
+    if targets is None:
+        out["demand"] = read_frame(spec, "welfare.demand", cols, "WHERE period = $1", [period],
+                                   ["integer"])
+    else:
+        out["demand"] = read_frame(spec, "welfare.demand", cols,
+                                   "WHERE period = $1 AND target_id = ANY($2)",
+                                   [period, list(targets)], ["integer", "text[]"])
+        out["demand_carriers"] = plpy.execute(plpy.prepare(
+            "SELECT pg_catalog.array_agg(DISTINCT zone_id) AS z FROM welfare.demand "
+            "WHERE period = $1", ["integer"]), [period])[0]["z"] or []
+    if out["demand"].empty and (targets is None or not out["demand_carriers"]):
+        have = [r["period"] for r in plpy.execute(
+            "SELECT DISTINCT period FROM welfare.demand ORDER BY 1")]
+        future = f"; years after {last} are projected from the population" if last else ""
+        if first is not None and period < first:
+            fail(f"no demand rows for period {period}: it is before the first population "
+                 f"year {first}", hint=f"periods with demand: {have}{future}")
+        fail(f"no demand rows for period {period}",
+             hint=(f"periods available: {have}" if have else "load demand first") + future)
+    if totals:
+        for name, value in (("population", "persons"), ("household", "households")):
+            out[name] = read_frame(
+                model.TABLES[name],
+                f"(SELECT zone_id, period, sum({value}) AS {value} FROM welfare.{name} "
+                "WHERE period = $1 GROUP BY zone_id, period) AS t",
+                {"zone_id": ("zone_id", "text"), "period": ("period", "integer"),
+                 value: (value, "double precision")}, "", [period], ["integer"])
+    return out
 
 
 SQL_TYPES = {"text": "text", "int": "integer", "float": "double precision",
@@ -186,7 +277,8 @@ GD[KEY] = types.SimpleNamespace(
     version=VERSION, lib_dir=lib_dir, core=welfare_core, model=model, errors=errors,
     validation=validation, fail=fail, call=call, problems_out=problems_out, crs_of=crs_of,
     np=np, pd=pd, read_frame=read_frame, table_frame=table_frame, column_frame=column_frame,
-    records=records, rules=rules,
+    records=records, rules=rules, period_tables=period_tables,
+    relation=relation, published_only=published_only,
     SQL_TYPES=SQL_TYPES)
 return VERSION
 $python$;

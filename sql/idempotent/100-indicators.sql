@@ -17,33 +17,38 @@ T = wi.model.TABLES
 
 
 def inputs():
-    """The welfare tables the indicators need; population and households summed per zone."""
-    tables = {name: wi.table_frame(name, cols) for name, cols in (
-        ("zone", ("zone_id", "level", "parent_id", "geometry")),
+    """The welfare tables the indicators need, demand and totals aside (wi.period_tables)."""
+    return {name: wi.table_frame(name, cols) for name, cols in (
+        ("zone", ("zone_id", "municipality_code", "level", "parent_id", "geometry")),
         ("target", None), ("service_type", None), ("service_target", None),
-        ("demand", ("zone_id", "target_id", "period", "demand")),
         ("facility", ("facility_id", "service_type_id", "capacity", "active_from",
                       "active_to", "geometry")))}
-    for name, value in (("population", "persons"), ("household", "households")):
-        tables[name] = wi.read_frame(
-            T[name], f"(SELECT zone_id, period, sum({value}) AS {value} FROM welfare.{name} "
-                     "GROUP BY zone_id, period) AS t",
-            {"zone_id": ("zone_id", "text"), "period": ("period", "integer"),
-             value: (value, "double precision")})
-    return tables
 
 
-def compute(level, period, targets=None):
+def compute(level, period, targets=None, accessibility=False, published=None):
     """Indicators of a past or present period; after the last population year, of the
-    forecast (welfare_core.forecast.future_tables, default settings), never stored."""
+    forecast at ``level`` (wi.period_tables: welfare_core.forecast, default settings),
+    never stored. published = (rules, sensitive): also the published copies, every value
+    from published counts only (welfare_core.privacy.publish_zone_indicators)."""
     if level is None or period is None:
         wi.fail("level and period are required", hint="e.g. ('neighbourhood', 2023)")
-    last = plpy.execute("SELECT max(period) AS p FROM welfare.population")[0]["p"]
-    if last is not None and period > last:
-        fd = GD.get("welfare_forecast @extversion@") or plpy.execute(
-            "SELECT welfare._forecast_door()") and GD["welfare_forecast @extversion@"]
-        return fd.future_indicators(level, period, None, None, None, targets=targets)
-    return wi.call(indicators.zone_indicators, inputs(), level, period, targets=targets)
+    tables = wi.period_tables(inputs(), period, level=level, totals=True)
+    if accessibility:  # from the sections' demand: a forecast is at ``level`` only, so NULL
+        last = plpy.execute("SELECT max(period) AS p FROM welfare.population")[0]["p"]
+        accessibility = last is None or period <= last
+    rows, services = wi.call(indicators.zone_indicators, tables, level, period,
+                             targets=targets, accessibility=accessibility)
+    if published is None:
+        return rows, services
+    rules, sensitive = published
+    means = (wi.call(indicators.service_access,
+                     privacy.with_published_demand(tables, rules, sensitive=sensitive),
+                     level, period) if accessibility else None)
+    pub_t = wi.call(privacy.publish_zone_indicators, rows, rules, sensitive=sensitive,
+                    level=level, services=services, service_target=tables["service_target"])
+    pub_s = wi.call(privacy.publish_zone_indicators, services, rules, sensitive=sensitive,
+                    level=level, access=means)
+    return rows, services, pub_t, pub_s
 
 
 GD[KEY] = types.SimpleNamespace(compute=compute, records=records, rules=rules, privacy=privacy,
@@ -70,7 +75,7 @@ LANGUAGE plpython3u STABLE SECURITY INVOKER SET search_path = pg_catalog, public
 AS $python$
 ind = GD.get("welfare_indicators @extversion@") or plpy.execute(
     "SELECT welfare._indicators_door()") and GD["welfare_indicators @extversion@"]
-_, frame = ind.compute(level, period)
+_, frame = ind.compute(level, period, accessibility=True)
 return ind.records(frame, ind.indicators.SERVICE_COLUMNS)
 $python$;
 COMMENT ON FUNCTION welfare._zone_service_indicators_json(text, integer) IS 'PL/Python body of welfare.zone_service_indicators (internal)';
@@ -87,12 +92,10 @@ ind = GD.get("welfare_indicators @extversion@") or plpy.execute(
 run_id = plpy.execute(plpy.prepare(
     "SELECT welfare.log_run_start('zone_indicators', $1::jsonb) AS run_id",
     ["text"]), [json.dumps({"level": level, "period": period})])[0]["run_id"]
-targets, services = ind.compute(level, period)
-rules = ind.rules()
 sensitive = [r["target_id"] for r in plpy.execute(
     "SELECT target_id FROM welfare.target WHERE sensitive")]
-pub_t = ind.privacy.publish_zone_indicators(targets, rules, sensitive=sensitive, level=level)
-pub_s = ind.privacy.publish_zone_indicators(services, rules, level=level)
+targets, services, pub_t, pub_s = ind.compute(level, period, accessibility=True,
+                                              published=(ind.rules(), sensitive))
 targets = targets.assign(
     published=pub_t["published"], demand_pub=pub_t["demand"],
     reference_population_pub=pub_t["reference_population"],
@@ -100,9 +103,14 @@ targets = targets.assign(
     gap_pub=pub_t["gap"], location_quotient_pub=pub_t["location_quotient"],
     incidence_rank_pub=pub_t["incidence_rank"], incidence_pct_rank_pub=pub_t["incidence_pct_rank"],
     coverage_rank_pub=pub_t["coverage_rank"], coverage_pct_rank_pub=pub_t["coverage_pct_rank"])
-services = services.assign(
-    reference_population_pub=pub_s["reference_population"],
-    coverage_pub=pub_s["coverage_per_100"], gap_pub=pub_s["gap"])
+# a service row of a sensitive reference target below the fixed geographies (published
+# False) keeps no published value: zone_service_result has no published column
+shown = pub_s["published"].to_numpy(bool)
+services = services.assign(**{out: pub_s[col].where(shown) for out, col in (
+    ("reference_population_pub", "reference_population"),
+    ("coverage_pub", "coverage_per_100"), ("gap_pub", "gap"),
+    ("access_pub", "access_per_100"), ("nearest_cost_pub", "nearest_cost"),
+    ("share_within_pub", "share_within"))})
 
 
 def insert(table, frame):
@@ -149,14 +157,18 @@ COMMENT ON FUNCTION welfare.zone_indicators(text, integer, text[]) IS
     'per zone of a level and target, for a period: demand, incidence, supply, coverage, gap, '
     'location quotient, ranks (formulas in welfare_core.indicators); raw values, for analysts';
 
-CREATE OR REPLACE FUNCTION welfare.zone_service_indicators(level text, period integer)
+-- 0.1.1 added the accessibility columns to RETURNS TABLE: drop the 0.1.0 function first
+DROP FUNCTION IF EXISTS welfare.zone_service_indicators(text, integer);
+CREATE FUNCTION welfare.zone_service_indicators(level text, period integer)
 RETURNS TABLE (
     zone_id text, zone_level text, parent_id text, period_year integer, service_type_id text,
     reference_target_id text, reference_population double precision,
     supply double precision, coverage_per_100 double precision,
     standard_per_100 double precision, gap double precision, facilities integer,
     coverage_rank integer, coverage_pct_rank double precision, coverage_z double precision,
-    gap_rank integer, gap_pct_rank double precision, gap_z double precision, null_reason text)
+    gap_rank integer, gap_pct_rank double precision, gap_z double precision,
+    access_per_100 double precision, nearest_cost double precision,
+    share_within double precision, null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
@@ -164,7 +176,7 @@ BEGIN
     SELECT r.zone_id, r.level, r.parent_id, r.period, r.service_type_id, r.reference_target_id,
            r.reference_population, r.supply, r.coverage_per_100, r.standard_per_100, r.gap, r.facilities,
            r.coverage_rank, r.coverage_pct_rank, r.coverage_z, r.gap_rank, r.gap_pct_rank, r.gap_z,
-           r.null_reason
+           r.access_per_100, r.nearest_cost, r.share_within, r.null_reason
       FROM pg_catalog.json_populate_recordset(NULL::welfare.zone_service_result,
                welfare._zone_service_indicators_json(level, period)) AS r;
 @reraise_errors@
@@ -172,20 +184,37 @@ END
 $$;
 COMMENT ON FUNCTION welfare.zone_service_indicators(text, integer) IS
     'per zone of a level and service type, for a period: reference population, supply, '
-    'coverage per 100, gap to the standard, ranks; raw values, for analysts';
+    'coverage per 100, gap to the standard, ranks, and accessibility of the reference '
+    'population in the type''s catchment (access_per_100 by 2SFCA, nearest_cost, '
+    'share_within: demand-weighted means of the sections; NULL for forecast years); '
+    'raw values, for analysts';
 
 CREATE OR REPLACE FUNCTION welfare.run_zone_indicators(level text, period integer)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
+DECLARE
+    new_run bigint;
+    why text;
 BEGIN
-    RETURN welfare._run_zone_indicators(level, period);
+    new_run := welfare._run_zone_indicators(level, period);
+    -- differencing audit (205-publication-audit.sql): welfare_bi shows the run only if it passes
+    PERFORM welfare._audit_publication(new_run);
+    SELECT a.message INTO why FROM welfare.publication_audit a
+     WHERE a.run_id = new_run AND NOT a.passed;
+    IF FOUND THEN
+        RAISE WARNING 'run % is stored but not published: differencing audit failed: %', new_run, why
+          USING HINT = 'see welfare.publication_audit; raise settings round_to or suppress_below, '
+                       'or publish fewer levels for this period';
+    END IF;
+    RETURN new_run;
 @reraise_errors@
 END
 $$;
 COMMENT ON FUNCTION welfare.run_zone_indicators(text, integer) IS
     'runs zone indicators for a level and period, stores them in zone_indicator_result and '
-    'zone_service_result under a new run id (logged in welfare.run) and returns that id';
+    'zone_service_result under a new run id (logged in welfare.run), audits the publication '
+    '(welfare.audit_publication: welfare_bi shows the run only if it passes) and returns the id';
 
 GRANT EXECUTE ON FUNCTION welfare._indicators_door(),
     welfare._zone_indicators_json(text, integer, text[]), welfare.zone_indicators(text, integer, text[]),

@@ -221,7 +221,11 @@ COMMENT ON FUNCTION welfare.forecast_indicators(text, integer, integer, text, do
     'projected residents and households, and the facilities active in that year; '
     'welfare.demand is not changed; raw values, for analysts';
 
-CREATE OR REPLACE FUNCTION welfare.forecast_service_indicators(
+-- the columns of welfare.zone_service_indicators; 0.1.1 added its accessibility columns
+-- (NULL here: a forecast is at the level only, accessibility needs the sections' demand)
+DROP FUNCTION IF EXISTS welfare.forecast_service_indicators(text, integer, integer, text,
+                                                            double precision);
+CREATE FUNCTION welfare.forecast_service_indicators(
     level text, period integer, step integer DEFAULT 1, control text DEFAULT NULL,
     damping double precision DEFAULT 50)
 RETURNS TABLE (
@@ -230,7 +234,9 @@ RETURNS TABLE (
     supply double precision, coverage_per_100 double precision,
     standard_per_100 double precision, gap double precision, facilities integer,
     coverage_rank integer, coverage_pct_rank double precision, coverage_z double precision,
-    gap_rank integer, gap_pct_rank double precision, gap_z double precision, null_reason text)
+    gap_rank integer, gap_pct_rank double precision, gap_z double precision,
+    access_per_100 double precision, nearest_cost double precision,
+    share_within double precision, null_reason text)
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
@@ -238,7 +244,7 @@ BEGIN
     SELECT r.zone_id, r.level, r.parent_id, r.period, r.service_type_id, r.reference_target_id,
            r.reference_population, r.supply, r.coverage_per_100, r.standard_per_100, r.gap, r.facilities,
            r.coverage_rank, r.coverage_pct_rank, r.coverage_z, r.gap_rank, r.gap_pct_rank, r.gap_z,
-           r.null_reason
+           r.access_per_100, r.nearest_cost, r.share_within, r.null_reason
       FROM pg_catalog.json_populate_recordset(NULL::welfare.zone_service_result,
                welfare._forecast_service_indicators_json(level, period, step, control, damping)) AS r;
 @reraise_errors@

@@ -4,6 +4,8 @@
 -- by its run id: components, values and weights come from zone_indicator_result,
 -- polygons and districts from welfare.zone. A value is named "target_id:column"
 -- (column of zone_indicator_result; "target_id" alone means its incidence).
+-- The equity measures read an accessibility run (welfare.run_accessibility) too:
+-- then the values are accessibility_result columns, weighted by the demand.
 -- welfare._comparisons_door() leaves the readers and runners in GD once per
 -- session (same pattern as welfare._bootstrap()). No formula lives here.
 CREATE OR REPLACE FUNCTION welfare._comparisons_door() RETURNS text
@@ -91,7 +93,8 @@ def districts(ids):
 
 
 def settings():
-    return {r["name"]: r["value"] for r in plpy.execute("SELECT name, value FROM welfare.setting")}
+    return {r["name"]: r["value"] for r in plpy.execute(
+        "SELECT s.name, welfare.setting_value(s.name) AS value FROM welfare.setting s")}
 
 
 def start(kind, params):
@@ -265,9 +268,46 @@ def run_compare_zones(run_id, targets, column, peers, peer_groups, threshold_z, 
 
 # --- equity -----------------------------------------------------------------------------
 
+def run_kind(run_id):
+    """Kind of a finished run: zone_indicators or accessibility (equity reads either)."""
+    if run_id is None:
+        wi.fail("run_id is required", hint="pass the id returned by welfare.run_zone_indicators "
+                "or welfare.run_accessibility")
+    run = plpy.execute(plpy.prepare(
+        "SELECT kind, status FROM welfare.run WHERE run_id = $1", ["bigint"]), [run_id])
+    if run and run[0]["kind"] == "accessibility":
+        if run[0]["status"] != "ok":
+            wi.fail(f"accessibility run {run_id} is {run[0]['status']}, not finished",
+                    hint="run welfare.run_accessibility again")
+        return "accessibility"
+    return "zone_indicators"  # indicator_run checks the rest
+
+
+def accessibility_run(run_id, targets=None):
+    """(rows, level, period, service_type_id) of a finished accessibility run."""
+    params = json.loads(plpy.execute(plpy.prepare(
+        "SELECT parameters::text AS p FROM welfare.run WHERE run_id = $1", ["bigint"]),
+        [run_id])[0]["p"])
+    where, args, types_ = "WHERE run_id = $1", [run_id], ["bigint"]
+    if targets:
+        where, args, types_ = where + " AND target_id = ANY($2)", args + [list(targets)], \
+            types_ + ["text[]"]
+    rows = frame(f"welfare.accessibility_result {where}",
+                 {c: (c, k) for c, k in (
+                     ("zone_id", "text"), ("level", "text"), ("period", "int"),
+                     ("service_type_id", "text"), ("target_id", "text"), ("demand", "float"),
+                     ("access", "float"), ("nearest_cost", "float"),
+                     ("share_within", "float"))}, args, types_)
+    if rows.empty:
+        wi.fail(f"run {run_id} has no rows" + (f" for target(s) {sorted(set(targets))}"
+                                               if targets else ""),
+                sqlstate="23503", hint="use target ids the run's service type serves")
+    return rows, rows["level"].iloc[0], int(rows["period"].iloc[0]), params.get("service_type_id")
+
+
 def equity_measures(run_id, targets, column, composite_run_id):
-    rows, level, period = indicator_run(run_id, targets)
-    column = column or "coverage_per_100"
+    """(equity rows, level, period, service type or None): over a zone-indicators run
+    (default column coverage_per_100) or an accessibility run (default column access)."""
     vulnerability, ranked_by = None, None
     if composite_run_id is not None:
         c = frame("welfare.composite_result WHERE run_id = $1",
@@ -278,19 +318,27 @@ def equity_measures(run_id, targets, column, composite_run_id):
                     hint="pass the id returned by welfare.run_composite_index")
         vulnerability = dict(zip(c["zone_id"], c["score"]))
         ranked_by = f"composite run {composite_run_id}"
+    if run_kind(run_id) == "accessibility":
+        rows, level, period, service = accessibility_run(run_id, targets)
+        column, measure = column or "access", benchmark.equity_of_access
+    else:
+        rows, level, period = indicator_run(run_id, targets)
+        column, measure, service = column or "coverage_per_100", benchmark.equity_of_indicators, None
     ids = sorted(rows["zone_id"].unique())
-    out = wi.call(benchmark.equity_of_indicators, rows, dict(zip(ids, districts(ids))),
+    out = wi.call(measure, rows, dict(zip(ids, districts(ids))),
                   targets=targets, column=column, vulnerability=vulnerability,
                   ranked_by=ranked_by)
-    return out, level, period
+    return out, level, period, service, column
 
 
 def run_equity_measures(run_id, targets, column, composite_run_id):
     t0 = time.perf_counter()
-    out, level, period = equity_measures(run_id, targets, column, composite_run_id)
+    out, level, period, service, column = equity_measures(run_id, targets, column,
+                                                          composite_run_id)
     new = start("equity_measures", {
         "source_run_id": run_id, "level": level, "period": period, "targets": targets,
-        "value_column": column or "coverage_per_100", "composite_run_id": composite_run_id})
+        "value_column": column, "composite_run_id": composite_run_id,
+        "service_type_id": service})
     insert("equity_result", new, out.assign(level=level, period=period))
     finish(new, t0)
     return new
@@ -397,7 +445,7 @@ LANGUAGE plpython3u STABLE SECURITY INVOKER SET search_path = pg_catalog, public
 AS $python$
 door = GD.get("welfare_comparisons @extversion@") or plpy.execute(
     "SELECT welfare._comparisons_door()") and GD["welfare_comparisons @extversion@"]
-out, _, _ = door.equity_measures(run_id, targets, value_column, composite_run_id)
+out = door.equity_measures(run_id, targets, value_column, composite_run_id)[0]
 return door.records(out, out.columns)
 $python$;
 
@@ -586,7 +634,7 @@ COMMENT ON FUNCTION welfare.run_compare_zones(bigint, text[], text, text, intege
     'under a new run id; returns the run id';
 
 CREATE OR REPLACE FUNCTION welfare.equity_measures(
-    run_id bigint, targets text[] DEFAULT NULL, value_column text DEFAULT 'coverage_per_100',
+    run_id bigint, targets text[] DEFAULT NULL, value_column text DEFAULT NULL,
     composite_run_id bigint DEFAULT NULL)
 RETURNS TABLE (
     indicator text, measure text, value double precision, zones integer,
@@ -604,13 +652,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION welfare.equity_measures(bigint, text[], text, bigint) IS
-    'equity of one value_column across the zones of a zone-indicators run, per target, weighted '
-    'by its denominator (people): Gini, Theil T with its within / between-district split, Palma '
-    'ratio, P90/P10 and, given a composite run, the concentration index with zones ranked from '
-    'the most vulnerable (positive: the most fragile zones get less)';
+    'equity of one value_column across the zones of a zone-indicators run (default '
+    'coverage_per_100, weighted by its denominator) or of an accessibility run (access, '
+    'share_within or nearest_cost, default access, weighted by the demand), per target: Gini, '
+    'Theil T with its within / between-district split, Palma ratio, P90/P10 and, given a '
+    'composite run, the concentration index with zones ranked from the most vulnerable '
+    '(positive: the most fragile zones get less)';
 
 CREATE OR REPLACE FUNCTION welfare.run_equity_measures(
-    run_id bigint, targets text[] DEFAULT NULL, value_column text DEFAULT 'coverage_per_100',
+    run_id bigint, targets text[] DEFAULT NULL, value_column text DEFAULT NULL,
     composite_run_id bigint DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp

@@ -19,23 +19,14 @@ T = wi.model.TABLES
 
 
 def inputs(period):
-    """The welfare tables a scenario run needs (demand of the period only)."""
+    """The welfare tables a scenario run needs (demand and totals of the period only;
+    after the last population year, projected: wi.period_tables)."""
     tables = {name: wi.table_frame(name, cols) for name, cols in (
         ("zone", ("zone_id", "municipality_code", "level", "parent_id", "geometry")),
         ("target", None), ("service_type", None), ("service_target", None),
         ("facility", None),
         ("candidate_site", ("site_id", "municipality_code", "service_type_id", "geometry")))}
-    dem = {c: (c, wi.SQL_TYPES[T["demand"].column(c).kind])
-           for c in ("zone_id", "target_id", "period", "demand")}
-    tables["demand"] = wi.read_frame(T["demand"], "welfare.demand", dem, "WHERE period = $1",
-                                     [period], ["integer"])
-    for name, value in (("population", "persons"), ("household", "households")):
-        tables[name] = wi.read_frame(
-            T[name], f"(SELECT zone_id, period, sum({value}) AS {value} FROM welfare.{name} "
-                     "WHERE period = $1 GROUP BY zone_id, period) AS t",
-            {"zone_id": ("zone_id", "text"), "period": ("period", "integer"),
-             value: (value, "double precision")}, "", [period], ["integer"])
-    return tables
+    return wi.period_tables(tables, period, totals=True)
 
 
 def chain(scenario_id):
@@ -65,15 +56,23 @@ def chain(scenario_id):
                    [{"kind": r["kind"], "params": r["params"]} for r in changes])
 
 
-def compare(a, b, level, period, method, measures=None):
-    """Comparison of scenario b with scenario a (NULL = the current data)."""
+def compare(a, b, level, period, method, measures=None, published=None):
+    """Comparison of scenario b with scenario a (NULL = the current data); with
+    published = (rules, sensitive), the published columns added, coverage, gap and access
+    computed on published demand (scenario_compare.published_comparison)."""
     if level is None or period is None:
         wi.fail("level and period are required", hint="e.g. ('neighbourhood', 2023)")
     base = wi.call(scenario_compare.prepare, inputs(period))
     ta = wi.call(scenario.apply, base, chain(a))
     tb = wi.call(scenario.apply, base, chain(b))
-    return wi.call(scenario_compare.compare, ta, tb, level, period, method=method or "2sfca",
+    options = dict(method=method or "2sfca",
                    measures=tuple(measures) if measures else scenario_compare.MEASURES)
+    frame = wi.call(scenario_compare.compare, ta, tb, level, period, **options)
+    if published is None:
+        return frame
+    rules, sensitive = published
+    return wi.call(scenario_compare.published_comparison, ta, tb, level, period, rules=rules,
+                   sensitive=sensitive, comparison=frame, **options)
 
 
 def check(kind, params):
@@ -130,12 +129,11 @@ run_id = plpy.execute(plpy.prepare(
     "SELECT welfare.log_run_start('scenario', $1::jsonb) AS run_id",
     ["text"]), [json.dumps({"scenario_id": scenario_id, "compared_to": compare_to,
                             "level": level, "period": period, "method": how})])[0]["run_id"]
-frame = sd.compare(compare_to, scenario_id, level, period, how)
 sensitive = [r["target_id"] for r in plpy.execute(
     "SELECT target_id FROM welfare.target WHERE sensitive")]
-pub = sd.scenario_compare.publish_comparison(frame, sd.rules(), sensitive=sensitive, level=level)
-frame = frame.assign(scenario_id=scenario_id, compared_to=compare_to, **{
-    c: pub[c] for c in pub.columns})
+frame = sd.compare(compare_to, scenario_id, level, period, how,
+                   published=(sd.rules(), sensitive))
+frame = frame.assign(scenario_id=scenario_id, compared_to=compare_to)
 cols = ", ".join(plpy.quote_ident(c) for c in frame.columns)
 plpy.execute(plpy.prepare(
     f"INSERT INTO welfare.scenario_result (run_id, {cols}) SELECT $1, {cols} "

@@ -1,7 +1,8 @@
 -- Governance: role membership, the tamper-proof run log, row-level security of
 -- providers on facilities, and the records-of-processing report.
 --
--- The only SECURITY DEFINER functions of the extension are here, and they are
+-- The SECURITY DEFINER functions of the extension are here (and the providers'
+-- entry point welfare.run_published, 152-provider-runs.sql), and they are
 -- kept tiny: the run log (no role holds INSERT/UPDATE on welfare.run, so no role
 -- can forge or edit it) and role membership (welfare_admin holds no CREATEROLE).
 -- They pin search_path = pg_catalog, pg_temp and qualify every name.
@@ -31,9 +32,16 @@ BEGIN
         RAISE EXCEPTION 'run parameters must be a JSON object of at most 100 kB'
           USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- a run through welfare.run_published (152-provider-runs.sql) counted published
+    -- facilities only: say so in the log
+    IF pg_catalog.lower(pg_catalog.btrim(pg_catalog.current_setting(
+           'welfare.published_facilities_only', true))) IN ('on', 'true', 'yes', '1') THEN
+        parameters := parameters || '{"published_facilities_only": true}'::jsonb;
+    END IF;
     INSERT INTO welfare.run (kind, parameters, run_by)
     VALUES (kind, parameters, welfare._caller())
     RETURNING run_id INTO id;
+    PERFORM welfare._pending_run(id, kind, parameters, welfare._caller());
     RETURN id;
 END
 $$;
@@ -59,7 +67,9 @@ BEGIN
            message = pg_catalog.left(log_run_finish.message, 10000)
      WHERE r.run_id = log_run_finish.run_id AND r.status = 'running'
        AND r.run_by = welfare._caller();
-    IF NOT FOUND THEN
+    IF FOUND THEN
+        PERFORM welfare._pending_run(log_run_finish.run_id, NULL, NULL, NULL);
+    ELSE
         RAISE EXCEPTION 'run % is not a running run started by %', run_id, welfare._caller()
           USING ERRCODE = 'insufficient_privilege',
                 HINT = 'a run is finished once, by the role that started it (welfare.log_run_start)';
@@ -69,6 +79,131 @@ $$;
 COMMENT ON FUNCTION welfare.log_run_finish(bigint, text, text) IS
     'finishes a running run of the calling role once: status, end time, server-measured '
     'duration, message; the only way to change a run';
+
+-- Failed runs. A run that fails rolls back with its statement, 'running' row
+-- included. So log_run_start also remembers the run in the session (PL/Python GD,
+-- which a rollback does not undo), log_run_finish forgets it, and the error
+-- handler of every public wrapper (RERAISE_ERRORS in db_extension/build.py) calls
+-- welfare._log_run_failure, which writes the run as 'failed' (who, what,
+-- parameters, when, the error) in an autonomous transaction: a dblink connection
+-- back to this database over the local socket, as the server's OS user (peer
+-- authentication in Debian's default pg_hba.conf). If that connection cannot be
+-- made, the failure goes to the server log (RAISE LOG) instead.
+-- Only the SECURITY DEFINER log functions can call _pending_run and
+-- _take_pending_runs (900-privileges.sql), so nobody can plant a run to fail.
+CREATE OR REPLACE FUNCTION welfare._pending_run(run_id bigint, kind text, parameters jsonb, caller text)
+RETURNS void
+LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $python$
+pending = GD.setdefault("welfare pending runs", {})
+if kind is None:
+    pending.pop(run_id, None)
+else:
+    row = plpy.execute("SELECT pg_catalog.statement_timestamp()::text AS stmt, "
+                       "pg_catalog.clock_timestamp()::text AS started")[0]
+    pending[run_id] = dict(run_id=run_id, kind=kind, parameters=parameters, caller=caller,
+                           stmt=row["stmt"], started=row["started"])
+$python$;
+COMMENT ON FUNCTION welfare._pending_run(bigint, text, jsonb, text) IS
+    'remembers a started run in the session until it finishes (internal, log functions only)';
+
+CREATE OR REPLACE FUNCTION welfare._take_pending_runs()
+RETURNS TABLE (pending_run_id bigint, pending_kind text, pending_parameters text,
+               pending_caller text, pending_started text)
+LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $python$
+pending = GD.setdefault("welfare pending runs", {})
+stmt = plpy.execute("SELECT pg_catalog.statement_timestamp()::text AS stmt")[0]["stmt"]
+now = [p for p in pending.values() if p["stmt"] == stmt]  # older ones: not this failure
+pending.clear()
+return [(p["run_id"], p["kind"], p["parameters"], p["caller"], p["started"]) for p in now]
+$python$;
+COMMENT ON FUNCTION welfare._take_pending_runs() IS
+    'runs started in this statement and not finished, forgotten once read (internal)';
+
+CREATE OR REPLACE FUNCTION welfare._log_run_failure(message text)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p record;
+    dblink_schema name;
+    conn text;
+    stmt text;
+    logged integer := 0;
+    msg text := pg_catalog.left(pg_catalog.regexp_replace(COALESCE(message, 'error'),
+        '^((plpy\.Error|WelfareSqlError|spiexceptions\.\w+|\w+Error): )+', ''), 10000);
+BEGIN
+    FOR p IN SELECT * FROM welfare._take_pending_runs() LOOP
+        -- still visible: its transaction is alive (the caller went on), not a failure
+        CONTINUE WHEN EXISTS (SELECT 1 FROM welfare.run r WHERE r.run_id = p.pending_run_id);
+        stmt := pg_catalog.format(
+            'INSERT INTO welfare.run (run_id, kind, parameters, run_by, started_at, finished_at, '
+            'status, duration_ms, message) OVERRIDING SYSTEM VALUE VALUES (%s, %L, %L::jsonb, %L, '
+            '%L::timestamptz, pg_catalog.clock_timestamp(), ''failed'', GREATEST(0, 1000 * '
+            'EXTRACT(epoch FROM pg_catalog.clock_timestamp() - %L::timestamptz)), %L)',
+            p.pending_run_id, p.pending_kind, p.pending_parameters, p.pending_caller,
+            p.pending_started, p.pending_started, msg);
+        SELECT n.nspname INTO dblink_schema
+          FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+         WHERE e.extname = 'dblink';
+        conn := pg_catalog.format(
+            'dbname=%s host=%s port=%s application_name=welfare_run_log '
+            'options=''-c lock_timeout=5s -c statement_timeout=10s''',
+            '''' || pg_catalog.replace(pg_catalog.replace(pg_catalog.current_database(), '\', '\\'),
+                                       '''', '\''') || '''',
+            pg_catalog.btrim(pg_catalog.split_part(
+                pg_catalog.current_setting('unix_socket_directories'), ',', 1)),
+            pg_catalog.current_setting('port'));
+        BEGIN
+            IF dblink_schema IS NULL THEN
+                RAISE EXCEPTION 'extension dblink is not installed';
+            END IF;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, $2)', dblink_schema)
+              USING conn, stmt;
+            logged := logged + 1;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE LOG 'welfare_intelligence: run % (%) by % failed: % [not recorded in welfare.run: %]',
+                p.pending_run_id, p.pending_kind, p.pending_caller, msg, SQLERRM;
+        END;
+    END LOOP;
+    RETURN logged;
+END
+$$;
+COMMENT ON FUNCTION welfare._log_run_failure(text) IS
+    'records the runs of the failing statement as failed in welfare.run, in an autonomous '
+    'transaction (dblink), else in the server log; called by every wrapper''s error handler (internal)';
+
+-- Differential privacy budget: a release (welfare.dp_release) is refused when the
+-- epsilon of all releases would exceed setting dp_epsilon_budget. Releases are
+-- serialised by an advisory lock so two cannot both take the last of the budget
+-- (a READ COMMITTED insert sees the releases committed before it got the lock).
+-- Who and when are set here, not by the caller.
+CREATE OR REPLACE FUNCTION welfare._dp_release_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    budget double precision := welfare.setting_value('dp_epsilon_budget')::double precision;
+    spent double precision;
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('welfare.dp_release'));
+    SELECT COALESCE(sum(r.epsilon), 0) INTO spent FROM welfare.dp_release r;
+    IF spent + NEW.epsilon > budget + 1e-12 THEN
+        RAISE EXCEPTION 'epsilon % would exceed the differential privacy budget: % of % already spent',
+            NEW.epsilon, spent, budget
+          USING ERRCODE = 'check_violation',
+                HINT = 'release with a smaller epsilon, or an admin raises setting dp_epsilon_budget';
+    END IF;
+    NEW.released_by := welfare._caller();
+    NEW.released_at := pg_catalog.clock_timestamp();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION welfare._dp_release_guard() IS
+    'trigger: keeps differentially private releases within the epsilon budget (internal)';
+DROP TRIGGER IF EXISTS dp_release_guard ON welfare.dp_release;
+CREATE TRIGGER dp_release_guard BEFORE INSERT ON welfare.dp_release
+    FOR EACH ROW EXECUTE FUNCTION welfare._dp_release_guard();
 
 -- Role membership without CREATEROLE: validated, identifiers quoted, logged.
 CREATE OR REPLACE FUNCTION welfare._set_role_membership(grant_it boolean, role text, member text)

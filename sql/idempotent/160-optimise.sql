@@ -154,12 +154,7 @@ def tables(service_type_id, period):
         ("service_type", None), ("service_target", None), ("candidate_site", None))}
     t["facility"] = wi.table_frame("facility", ("facility_id", "service_type_id", "name", "capacity",
                                                 "active_from", "active_to", "geometry"))
-    T = wi.model.TABLES
-    dem = {c: (c, wi.SQL_TYPES[T["demand"].column(c).kind])
-           for c in ("zone_id", "target_id", "period", "demand")}
-    t["demand"] = wi.read_frame(T["demand"], "welfare.demand", dem, "WHERE period = $1",
-                                [period], ["integer"])
-    return t
+    return wi.period_tables(t, period)  # after the last population year: projected
 
 
 def solve(kind, params):

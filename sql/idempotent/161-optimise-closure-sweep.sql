@@ -1,7 +1,8 @@
 -- Closure and sweep through SQL: thin adapters over welfare_core.optimise.zone_models.
 --
 -- welfare.closure_plan: which k facilities of a service type (active in period)
--- to close with the least loss of coverage (zone_models.closure_plan, exact).
+-- to close with the least loss of coverage (zone_models.closure_plan, exact);
+-- facility_municipality limits the closures to one municipality's facilities.
 -- welfare.sweep_locations: the trade-off curve of optimise_locations over
 -- new_sites = 0 .. max_new (zone_models.sweep_locations), with the marginal gain.
 -- run_closure_plan stores into welfare.optimise_site / optimise_allocation /
@@ -33,14 +34,9 @@ def tables(service_type_id, period):
     t = {name: wi.table_frame(name, cols) for name, cols in (
         ("zone", ("zone_id", "municipality_code", "level", "parent_id", "geometry")),
         ("service_type", None), ("service_target", None), ("candidate_site", None))}
-    t["facility"] = wi.table_frame("facility", ("facility_id", "service_type_id", "name", "capacity",
-                                                "active_from", "active_to", "geometry"))
-    T = wi.model.TABLES
-    dem = {c: (c, wi.SQL_TYPES[T["demand"].column(c).kind])
-           for c in ("zone_id", "target_id", "period", "demand")}
-    t["demand"] = wi.read_frame(T["demand"], "welfare.demand", dem, "WHERE period = $1",
-                                [period], ["integer"])
-    return t
+    t["facility"] = wi.table_frame("facility", ("facility_id", "municipality_code", "service_type_id", "name",
+                                                "capacity", "active_from", "active_to", "geometry"))
+    return wi.period_tables(t, period)  # after the last population year: projected
 
 
 def closure(p):
@@ -142,7 +138,13 @@ $python$;
 COMMENT ON FUNCTION welfare._optimise_more_door() IS 'loads the closure and sweep adapter once per session (internal)';
 
 -- --- closure_plan -----------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION welfare._closure_plan(service_type_id text, k integer, period integer, max_cost double precision, keep text[], capacitated boolean, time_limit double precision)
+-- facility_municipality (trailing, DEFAULT NULL) was added to the signature: drop the old one
+-- so no overload remains (CREATE OR REPLACE cannot change the argument list).
+DROP FUNCTION IF EXISTS welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision);
+DROP FUNCTION IF EXISTS welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision);
+DROP FUNCTION IF EXISTS welfare._run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision);
+DROP FUNCTION IF EXISTS welfare._closure_plan(text, integer, integer, double precision, text[], boolean, double precision);
+CREATE OR REPLACE FUNCTION welfare._closure_plan(service_type_id text, k integer, period integer, max_cost double precision, keep text[], capacitated boolean, time_limit double precision, facility_municipality text)
 RETURNS TABLE (site_id text, name text, closed boolean, x double precision, y double precision,
                capacity double precision, demand_served double precision, n_points integer,
                status text, objective double precision, gap double precision,
@@ -152,24 +154,25 @@ LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, publ
 AS $python$
 ox = GD.get("welfare_optimise_more @extversion@") or plpy.execute(
     "SELECT welfare._optimise_more_door()") and GD["welfare_optimise_more @extversion@"]
-sites, _, summary = ox.closure({"service_type_id": service_type_id, "k": k, "period": period, "max_cost": max_cost, "keep": keep, "capacitated": bool(capacitated), "time_limit": time_limit})
+sites, _, summary = ox.closure({"service_type_id": service_type_id, "k": k, "period": period, "max_cost": max_cost, "keep": keep, "capacitated": bool(capacitated), "time_limit": time_limit, "facility_municipality": facility_municipality})
 return ox.closure_rows(sites, summary)
 $python$;
-COMMENT ON FUNCTION welfare._closure_plan(text, integer, integer, double precision, text[], boolean, double precision) IS 'PL/Python body of welfare.closure_plan (internal)';
+COMMENT ON FUNCTION welfare._closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text) IS 'PL/Python body of welfare.closure_plan (internal)';
 
-CREATE OR REPLACE FUNCTION welfare._run_closure_plan(service_type_id text, k integer, period integer, max_cost double precision, keep text[], capacitated boolean, time_limit double precision)
+CREATE OR REPLACE FUNCTION welfare._run_closure_plan(service_type_id text, k integer, period integer, max_cost double precision, keep text[], capacitated boolean, time_limit double precision, facility_municipality text)
 RETURNS bigint
 LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $python$
 ox = GD.get("welfare_optimise_more @extversion@") or plpy.execute(
     "SELECT welfare._optimise_more_door()") and GD["welfare_optimise_more @extversion@"]
-return ox.store_closure({"service_type_id": service_type_id, "k": k, "period": period, "max_cost": max_cost, "keep": keep, "capacitated": bool(capacitated), "time_limit": time_limit})
+return ox.store_closure({"service_type_id": service_type_id, "k": k, "period": period, "max_cost": max_cost, "keep": keep, "capacitated": bool(capacitated), "time_limit": time_limit, "facility_municipality": facility_municipality})
 $python$;
-COMMENT ON FUNCTION welfare._run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision) IS 'PL/Python body of welfare.run_closure_plan (internal)';
+COMMENT ON FUNCTION welfare._run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text) IS 'PL/Python body of welfare.run_closure_plan (internal)';
 
 CREATE OR REPLACE FUNCTION welfare.closure_plan(
     service_type_id text, k integer, period integer, max_cost double precision DEFAULT NULL,
-    keep text[] DEFAULT NULL, capacitated boolean DEFAULT false, time_limit double precision DEFAULT 60)
+    keep text[] DEFAULT NULL, capacitated boolean DEFAULT false, time_limit double precision DEFAULT 60,
+    facility_municipality text DEFAULT NULL)
 RETURNS TABLE (site_id text, name text, closed boolean, x double precision, y double precision,
                capacity double precision, demand_served double precision, n_points integer,
                status text, objective double precision, gap double precision,
@@ -178,25 +181,26 @@ RETURNS TABLE (site_id text, name text, closed boolean, x double precision, y do
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    RETURN QUERY SELECT * FROM welfare._closure_plan(service_type_id, k, period, max_cost, keep, capacitated, time_limit);
+    RETURN QUERY SELECT * FROM welfare._closure_plan(service_type_id, k, period, max_cost, keep, capacitated, time_limit, facility_municipality);
 @reraise_errors@
 END
 $$;
-COMMENT ON FUNCTION welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision) IS
-    'which k facilities of a service type active in period to close with the least loss of coverage (demand of the served targets within max_cost, default the type''s; capacitated: the share the capacities serve); keep lists facility_ids that must stay open; candidate sites are not considered. One row per facility (closed true for those to close, demand_served after closing) with the solver''s status, objective = coverage lost (proven least when status is optimal), gap and the coverage before/after; exact (HiGHS) within time_limit seconds (welfare_core.optimise.zone_models.closure_plan)';
+COMMENT ON FUNCTION welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text) IS
+    'which k facilities of a service type active in period to close with the least loss of coverage (demand of the served targets within max_cost, default the type''s; capacitated: the share the capacities serve); keep lists facility_ids that must stay open; facility_municipality (ISTAT code, NULL = any) lets only that municipality''s facilities close, the others staying open and covering the demand near the border; candidate sites are not considered. One row per facility (closed true for those to close, demand_served after closing) with the solver''s status, objective = coverage lost (proven least when status is optimal), gap and the coverage before/after; exact (HiGHS) within time_limit seconds (welfare_core.optimise.zone_models.closure_plan)';
 
 CREATE OR REPLACE FUNCTION welfare.run_closure_plan(
     service_type_id text, k integer, period integer, max_cost double precision DEFAULT NULL,
-    keep text[] DEFAULT NULL, capacitated boolean DEFAULT false, time_limit double precision DEFAULT 60)
+    keep text[] DEFAULT NULL, capacitated boolean DEFAULT false, time_limit double precision DEFAULT 60,
+    facility_municipality text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    RETURN welfare._run_closure_plan(service_type_id, k, period, max_cost, keep, capacitated, time_limit);
+    RETURN welfare._run_closure_plan(service_type_id, k, period, max_cost, keep, capacitated, time_limit, facility_municipality);
 @reraise_errors@
 END
 $$;
-COMMENT ON FUNCTION welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision) IS
+COMMENT ON FUNCTION welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text) IS
     'runs welfare.closure_plan and stores its facilities (chosen = stays open), the allocation after closing and a summary (model closure, objective = coverage lost, p = facilities kept) in welfare.optimise_site, optimise_allocation and optimise_summary under a new run id (logged in welfare.run, kind closure_plan); returns that id';
 
 -- --- sweep_locations --------------------------------------------------------------------------
@@ -258,20 +262,20 @@ COMMENT ON COLUMN welfare.optimise_summary.model IS
     'mclp, p_median, p_center, equity, allocate_capacity or closure (welfare.run_closure_plan: objective = coverage lost, p = facilities kept)';
 
 REVOKE ALL ON FUNCTION welfare._optimise_more_door(),
-    welfare._closure_plan(text, integer, integer, double precision, text[], boolean, double precision),
-    welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision),
-    welfare._run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision),
-    welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision),
+    welfare._closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
+    welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
+    welfare._run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
+    welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
     welfare._sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
     welfare.sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
     welfare._run_sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
     welfare.run_sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION welfare._optimise_more_door(),
-    welfare._closure_plan(text, integer, integer, double precision, text[], boolean, double precision),
-    welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision),
-    welfare._run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision),
-    welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision),
+    welfare._closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
+    welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
+    welfare._run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
+    welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
     welfare._sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
     welfare.sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
     welfare._run_sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),

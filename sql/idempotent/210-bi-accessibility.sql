@@ -4,12 +4,18 @@
 DROP VIEW IF EXISTS welfare_bi.accessibility;
 CREATE VIEW welfare_bi.accessibility AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'service_type_id', r.parameters ->> 'level',
+    -- a run of every service type (service_type_id NULL) lists them in service_type_ids
+    SELECT DISTINCT ON (s.service_type_id, r.parameters ->> 'level',
                         r.parameters ->> 'period', r.parameters ->> 'method')
-           r.run_id, r.finished_at
+           r.run_id, r.finished_at, s.service_type_id
       FROM welfare.run r
+     CROSS JOIN LATERAL pg_catalog.jsonb_array_elements_text(
+           CASE WHEN pg_catalog.jsonb_typeof(r.parameters -> 'service_type_ids') = 'array'
+                THEN r.parameters -> 'service_type_ids'
+                ELSE pg_catalog.jsonb_build_array(r.parameters -> 'service_type_id') END)
+           AS s(service_type_id)
      WHERE r.kind = 'accessibility' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'service_type_id', r.parameters ->> 'level',
+     ORDER BY s.service_type_id, r.parameters ->> 'level',
               r.parameters ->> 'period', r.parameters ->> 'method', r.run_id DESC
 )
 SELECT res.run_id,
@@ -39,6 +45,7 @@ SELECT res.run_id,
        public.ST_AsGeoJSON(public.ST_Transform(z.geom, 4326), 6) AS geojson
   FROM latest l
   JOIN welfare.accessibility_result res ON res.run_id = l.run_id
+                                      AND res.service_type_id = l.service_type_id
   JOIN welfare.zone z ON z.zone_id = res.zone_id
   JOIN welfare.target t ON t.target_id = res.target_id
   JOIN welfare.service_type st ON st.service_type_id = res.service_type_id

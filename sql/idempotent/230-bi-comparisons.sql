@@ -239,10 +239,10 @@ COMMENT ON COLUMN welfare_bi.hot_spots.geojson IS 'zone boundary as GeoJSON (WGS
 DROP VIEW IF EXISTS welfare_bi.equity_measures;
 CREATE VIEW welfare_bi.equity_measures AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'value_column', r.parameters ->> 'composite_run_id') r.run_id, r.finished_at, r.parameters
+    SELECT DISTINCT ON (r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'value_column', r.parameters ->> 'composite_run_id', r.parameters ->> 'service_type_id') r.run_id, r.finished_at, r.parameters
       FROM welfare.run r
      WHERE r.kind = 'equity_measures' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'value_column', r.parameters ->> 'composite_run_id', r.run_id DESC
+     ORDER BY r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'value_column', r.parameters ->> 'composite_run_id', r.parameters ->> 'service_type_id', r.run_id DESC
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,
@@ -250,6 +250,7 @@ SELECT res.run_id,
        res.period,
        res.indicator,
        split_part(res.indicator, ':', 1) AS target_id,
+       l.parameters ->> 'service_type_id' AS service_type_id,
        res.measure,
        res.value,
        res.zones,
@@ -268,6 +269,7 @@ COMMENT ON COLUMN welfare_bi.equity_measures.zone_level IS 'level of the zones c
 COMMENT ON COLUMN welfare_bi.equity_measures.period IS 'year of the indicators';
 COMMENT ON COLUMN welfare_bi.equity_measures.indicator IS 'target_id:column measured';
 COMMENT ON COLUMN welfare_bi.equity_measures.target_id IS 'target group code';
+COMMENT ON COLUMN welfare_bi.equity_measures.service_type_id IS 'service type whose accessibility is measured (runs over an accessibility run); NULL for indicator runs';
 COMMENT ON COLUMN welfare_bi.equity_measures.measure IS 'gini (0 equal - 1), theil_t (0 equal) with theil_within and theil_between districts, palma_ratio (best-off 10% over worst-off 40%), p90_p10, concentration_index (positive: the most vulnerable zones get less)';
 COMMENT ON COLUMN welfare_bi.equity_measures.value IS 'the measure';
 COMMENT ON COLUMN welfare_bi.equity_measures.zones IS 'zones with a value';

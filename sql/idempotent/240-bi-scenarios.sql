@@ -32,9 +32,9 @@ SELECT res.run_id,
        res.change_pub AS change,
        res.change_pct_pub AS change_pct,
        CASE WHEN res.change_pub IS NOT NULL THEN res.direction END AS direction,
-       CASE WHEN res.change_pub IS NOT NULL THEN res.demand_effect END AS demand_effect,
-       CASE WHEN res.change_pub IS NOT NULL THEN res.supply_effect END AS supply_effect,
-       CASE WHEN res.change_pub IS NOT NULL THEN res.catchment_effect END AS catchment_effect,
+       res.demand_effect_pub AS demand_effect,
+       res.supply_effect_pub AS supply_effect,
+       res.catchment_effect_pub AS catchment_effect,
        res.null_reason,
        public.ST_Y(c.pt) AS lat,
        public.ST_X(c.pt) AS lon,
@@ -72,7 +72,7 @@ COMMENT ON COLUMN welfare_bi.scenario_comparison.scenario IS 'value with the sce
 COMMENT ON COLUMN welfare_bi.scenario_comparison.change IS 'scenario - base; NULL when either is hidden';
 COMMENT ON COLUMN welfare_bi.scenario_comparison.change_pct IS 'change as a percentage of the base';
 COMMENT ON COLUMN welfare_bi.scenario_comparison.direction IS 'gain, loss or none for the people of the zone';
-COMMENT ON COLUMN welfare_bi.scenario_comparison.demand_effect IS 'part of the change due to demand (Shapley decomposition)';
+COMMENT ON COLUMN welfare_bi.scenario_comparison.demand_effect IS 'part of the change due to demand (Shapley decomposition); for the demand measure the three parts are rounded like counts and sum exactly to change; NULL when change is';
 COMMENT ON COLUMN welfare_bi.scenario_comparison.supply_effect IS 'part of the change due to facilities opened, closed, moved or resized';
 COMMENT ON COLUMN welfare_bi.scenario_comparison.catchment_effect IS 'part of the change due to catchment size and distance decay';
 COMMENT ON COLUMN welfare_bi.scenario_comparison.null_reason IS 'why a value is NULL';

@@ -26,7 +26,8 @@ SELECT s.run_id,
   JOIN welfare.optimise_summary sm ON sm.run_id = s.run_id
   JOIN welfare.service_type st ON st.service_type_id = sm.service_type_id
   CROSS JOIN LATERAL (SELECT public.ST_Transform(public.ST_SetSRID(public.ST_MakePoint(s.x, s.y),
-      (SELECT v.value::integer FROM welfare.setting v WHERE v.name = 'srid')), 4326) AS pt) c;
+      (SELECT COALESCE(o.value, v.value)::integer FROM welfare.setting v
+        LEFT JOIN welfare.setting_override o ON o.name = v.name WHERE v.name = 'srid')), 4326) AS pt) c;
 COMMENT ON VIEW welfare_bi.optimise_sites IS
     'sites of every finished optimisation run (existing facilities and candidate sites), chosen or not, '
     'with the capacity added; no demand counts';

@@ -1,8 +1,6 @@
 -- Roles and privileges; runs last, after every other file.
 --
--- Roles are cluster-wide: created only if missing, so CREATE EXTENSION in a
--- second database (or after DROP EXTENSION) works; they are not dropped with the
--- extension and pg_dump does not carry them (recreate them before a restore).
+-- The roles themselves are created in sql/head.sql, before any file grants to them.
 --
 -- The design is a set of rules, so that a function or result table added by a
 -- later file is covered without editing this one (tests/sql/privileges_expected.csv
@@ -16,26 +14,12 @@
 --                 (result and scenario tables), never the data tables or the run log.
 --   welfare_provider reference catalogues, the published facility list plus its
 --                 own facilities (row-level security, 150-governance.sql), its own
---                 provider_member rows, and the welfare_bi views.
+--                 provider_member rows, and the welfare_bi views; runs analyses on
+--                 the published facilities only through welfare.run_published.
 --   welfare_bi_reader schema welfare_bi only.
--- Functions are SECURITY INVOKER except the tiny definers of 150-governance.sql,
--- so EXECUTE never gives more than the table privileges above.
-DO $roles$
-DECLARE
-    r text;
-BEGIN
-    FOREACH r IN ARRAY ARRAY['welfare_admin', 'welfare_analyst', 'welfare_provider',
-                             'welfare_bi_reader'] LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
-            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
-        END IF;
-    END LOOP;
-END
-$roles$;
-COMMENT ON ROLE welfare_admin IS 'Welfare Intelligence: loads data, changes settings, grants roles, reads and writes everything but the run log';
-COMMENT ON ROLE welfare_analyst IS 'Welfare Intelligence: reads all data, runs analyses, writes results and scenarios';
-COMMENT ON ROLE welfare_provider IS 'Welfare Intelligence: third-sector provider, reads published outputs and facilities, inserts and updates its own facilities';
-COMMENT ON ROLE welfare_bi_reader IS 'Welfare Intelligence: BI tools, reads schema welfare_bi only';
+-- Functions are SECURITY INVOKER except the tiny definers of 150-governance.sql
+-- and welfare.run_published (152-provider-runs.sql), so EXECUTE never gives more
+-- than the table privileges above, but for that one whitelisted entry point.
 
 -- PUBLIC: nothing
 REVOKE ALL ON SCHEMA welfare, welfare_bi FROM PUBLIC;
@@ -57,6 +41,9 @@ GRANT SELECT ON ALL TABLES IN SCHEMA welfare_bi TO welfare_admin;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON welfare.run, welfare.migration
     FROM welfare_admin, welfare_analyst, welfare_provider, welfare_bi_reader;
 REVOKE UPDATE ON SEQUENCE welfare.run_run_id_seq FROM welfare_admin;
+-- the analyst records its differentially private releases (append only: the epsilon
+-- budget is spent, never given back, except by an admin)
+GRANT SELECT, INSERT ON welfare.dp_release TO welfare_analyst;
 
 -- analyst: reads everything, executes everything but the admin-only functions
 GRANT SELECT ON ALL TABLES IN SCHEMA welfare, welfare_bi TO welfare_analyst;
@@ -67,15 +54,21 @@ REVOKE EXECUTE ON FUNCTION welfare.import_datasets(text[], regclass[], text),
     welfare._set_role_membership(boolean, text, text)
     FROM welfare_analyst;
 
+-- the session's pending runs are written only by the SECURITY DEFINER log functions
+REVOKE EXECUTE ON FUNCTION welfare._pending_run(bigint, text, jsonb, text),
+    welfare._take_pending_runs() FROM welfare_admin, welfare_analyst;
+
 -- provider: reference catalogues, facilities (rows filtered by RLS), its mapping rows,
 -- and the published outputs
 GRANT SELECT ON welfare.setting, welfare.source, welfare.zone, welfare.service_type,
     welfare.service_target, welfare.target, welfare.household_type,
-    welfare.provider_member TO welfare_provider;
+    welfare.provider_member, welfare.setting_override TO welfare_provider;
 GRANT SELECT, INSERT, UPDATE ON welfare.facility TO welfare_provider;
 GRANT EXECUTE ON FUNCTION welfare.setting_value(text), welfare.working_srid(), welfare._caller()
     TO welfare_provider;
 GRANT SELECT ON ALL TABLES IN SCHEMA welfare_bi TO welfare_provider;
+-- ... and runs the whitelisted analyses on the published facilities (SECURITY DEFINER)
+GRANT EXECUTE ON FUNCTION welfare.run_published(text, jsonb) TO welfare_provider;
 
 -- bi_reader: schema welfare_bi only
 GRANT SELECT ON ALL TABLES IN SCHEMA welfare_bi TO welfare_bi_reader;

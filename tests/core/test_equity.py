@@ -71,3 +71,33 @@ def test_equity_measures_frame_and_errors():
     assert none.loc["concentration_index", "null_reason"] == "no vulnerability ranking given"
     with pytest.raises(InputError, match="0 or more"):
         eq.gini([-1, 2])
+
+
+def test_equity_of_access_rows_by_hand():
+    """Zone accessibility rows: weights are the demand; zones without demand or value drop out.
+    access (0, 50, 0) for 40, 60, 20 people: W = 120, mu = 25, Gini = 2 (40·60 + 20·60) 50
+    / (2 · 120² · 25) = 0.5; Theil T = (60/120)(2 ln 2) = ln 2."""
+    import pandas as pd
+    from welfare_core.benchmark import equity_of_access
+    from welfare_core.errors import UnknownIdError
+    rows = pd.DataFrame({"zone_id": ["N1", "N2", "N3", "N4", "N1"],
+                         "target_id": ["t", "t", "t", "t", "u"],
+                         "demand": [40.0, 60.0, 0.0, 20.0, 10.0],
+                         "access": [0.0, 50.0, None, 0.0, 3.0],
+                         "nearest_cost": [2000.0, 0.0, None, 2000.0, 5.0],
+                         "share_within": [0.0, 1.0, None, 0.0, 1.0]})
+    out = equity_of_access(rows, {"N1": "D1", "N2": "D1", "N4": "D2"}, targets=["t"])
+    got = out.set_index("measure")
+    assert set(got["indicator"]) == {"t:access"}
+    assert got.loc["gini", "value"] == pytest.approx(0.5, rel=1e-12)
+    assert got.loc["theil_t", "value"] == pytest.approx(math.log(2), rel=1e-12)
+    assert got.loc["theil_between", "value"] == pytest.approx(math.log(1.2), rel=1e-12)
+    assert (got.loc["gini", "zones"], got.loc["gini", "weight_total"],
+            got.loc["gini", "mean"]) == (3, 120.0, 25.0)
+    cost = equity_of_access(rows, column="nearest_cost").set_index(["indicator", "measure"])
+    assert cost.loc[("t:nearest_cost", "gini"), "value"] == pytest.approx(0.5, rel=1e-12)
+    assert cost.loc[("u:nearest_cost", "gini"), "value"] == 0.0
+    with pytest.raises(InputError, match="coverage_per_100"):
+        equity_of_access(rows, column="coverage_per_100")
+    with pytest.raises(UnknownIdError, match="nope"):
+        equity_of_access(rows, targets=["nope"])

@@ -243,6 +243,41 @@ def test_sections_are_shares_of_their_neighbourhood():
     assert "cohort shares" in f["note"].iloc[0]
 
 
+def test_section_intervals_come_from_section_errors():
+    """N1 is stationary (its projection is exact, so its own interval is 0) but its sections
+    drift: 50/50 in 2022, 60/40 in 2023. The one past projection of the chain (2022 -> 2023)
+    gives S1 0.5 N1 for an actual 0.6 N1 and S2 0.5 N1 for 0.4 N1: errors 1/6 and 1/4. Too few
+    for a band (MIN_OBS), so both sections get their 80 % quantile (linear interpolation)
+    1/6 + 0.8 (1/4 - 1/6) = 7/30 at horizon 1, h x 7/30 beyond; lower floored at 0."""
+    t = city()
+    pop = t["population"]
+    n1 = pop[(pop["zone_id"] == "N1") & (pop["period"] == 2023)]
+    parts = [pop[~((pop["zone_id"] == "N1") & (pop["period"] >= 2022))]]
+    for year, share in ((2022, 0.5), (2023, 0.6)):
+        parts += [n1.assign(zone_id="S1", period=year, persons=n1["persons"] * share),
+                  n1.assign(zone_id="S2", period=year, persons=n1["persons"] * (1 - share))]
+    t["population"] = pd.concat(parts, ignore_index=True)
+    f = fc.forecast_demand(t, ["pop_65plus"], 5, level="section", damping=0)
+    n = fc.forecast_demand(t, ["pop_65plus"], 5, level="neighbourhood", damping=0)
+    old = stationary(30, 0.012)[:, 65:].sum()
+    np.testing.assert_allclose(n.loc[n["zone_id"] == "N1", ["lower", "upper"]], old, rtol=1e-9)
+    for zone, share in (("S1", 0.6), ("S2", 0.4)):
+        g = f[f["zone_id"] == zone].set_index("period")
+        h = g.index.to_numpy() - 2023
+        d = share * old
+        np.testing.assert_allclose(g["demand"], d, rtol=1e-9)
+        np.testing.assert_allclose(g["upper"], d * (1 + h * 7 / 30), rtol=1e-9)
+        np.testing.assert_allclose(g["lower"], np.maximum(0, d * (1 - h * 7 / 30)), rtol=1e-9,
+                                   atol=1e-9)
+    assert "errors at section level" in f["note"].iloc[0]
+    # one year of sections: no past projection of the chain, so the parent's interval (0 here)
+    pop = t["population"]
+    t["population"] = pop[~(pop["zone_id"].isin(["S1", "S2"]) & (pop["period"] == 2022))]
+    f1 = fc.forecast_demand(t, ["pop_65plus"], 5, level="section", damping=0)
+    np.testing.assert_allclose(f1["upper"], f1["demand"], rtol=1e-9)
+    assert "relative interval" in f1["note"].iloc[0]
+
+
 def test_cohort_component_control_and_household_trend():
     t = city()
     f = fc.forecast_demand(t, ["pop_65plus"], 3, level="district", control="cohort_component")

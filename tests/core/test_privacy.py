@@ -62,7 +62,10 @@ def test_published_indicators_hide_what_reveals_small_counts():
     # the small count's rate, gap and LQ are gone; coverage over 3 people too
     assert pub.loc[0, ["incidence_per_100", "gap", "location_quotient",
                        "coverage_per_100"]].isna().all()
-    assert pub.loc[1, "incidence_per_100"] == 10.0 and pub.loc[1, "gap"] == 2.0
+    # 40 / 400 × 100 from the published counts; required and gap need the published
+    # reference populations of the serving types (services=...): hidden without them
+    assert pub.loc[1, "incidence_per_100"] == 10.0 and math.isnan(pub.loc[1, "gap"])
+    assert pub.loc[1, "coverage_per_100"] == 2.0 / 40.0 * 100
     assert pub.supply.tolist() == [1.5, 2.0, 2.4]           # capacities are public
     assert pub.published.tolist() == [False, False, True]   # sensitive at section level
     assert publish_zone_indicators(rows, sensitive={"disabled"},
@@ -81,10 +84,12 @@ def test_ranks_and_z_of_hidden_values_are_hidden():
     hidden = pub.loc[("015146-N2", "pop_0_2")]
     assert hidden[["incidence_rank", "incidence_pct_rank", "incidence_z", "coverage_rank",
                    "coverage_pct_rank", "coverage_z"]].isna().all()
-    # 40 children in N1: published; incidence 40/1340 is now the highest of
-    # 40/1340, 3/1160, 0/1000, 20/1220, so rank 4
+    # 40 children in N1: published; ranks are of the published incidences only
+    # (N2's is hidden): 40/1340 is the highest of 40/1340, 0/1000, 20/1220, so rank 3
+    # of 3, percentile rank (3 - 1) / (3 - 1) = 1
     shown = pub.loc[("015146-N1", "pop_0_2")]
-    assert shown.incidence_rank == 4 and not pd.isna(shown.incidence_z)
+    assert shown.incidence_rank == 3 and shown.incidence_pct_rank == 1.0
+    assert not pd.isna(shown.incidence_z)
     pub_s = publish_zone_indicators(services, level="neighbourhood").set_index(
         ["zone_id", "service_type_id"])
     assert pub_s.loc[("015146-N2", "nursery")][["gap_rank", "coverage_z"]].isna().all()

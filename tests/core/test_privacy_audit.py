@@ -162,3 +162,151 @@ def test_audit_intervals_always_contain_the_truth(s, b, children):
     truth = f.set_index("zone_id").truth
     for _, r in res.cells.iterrows():
         assert r.lower - 1e-6 <= truth[r.zone_id] <= r.upper + 1e-6
+
+
+# --- exact interval propagation == the LPs ------------------------------------
+
+def test_city_total_narrows_a_neighbourhood_beyond_its_district():
+    """Why districts cannot be audited alone: C = 10 exactly and D2 published 0 (< 0.5),
+    so D1 in [9.5, 10], not its own [7.5, 12.5]; N2 published 10 is in [7.5, 12.5], so
+    N1 = D1 - N2 in [9.5 - 12.5, 10 - 7.5] -> [0.5, 2.5], where D1's sub-tree alone
+    says N1 in [7.5 - 12.5, 12.5 - 7.5] -> [0.5, 5]."""
+    f = pd.DataFrame({"zone_id": ["C", "D1", "D2", "N1", "N2"],
+                      "parent_id": [None, "C", "C", "D1", "D1"],
+                      "published": [10, 10, 0, NAN, 10], "exact": [True] + [False] * 4})
+    for method in ("propagate", "lp"):
+        res = audit_publication(f, exact="exact", method=method)
+        assert res.cells[["lower", "upper"]].iloc[0].tolist() == pytest.approx([0.5, 2.5])
+    alone = f.iloc[[1, 3, 4]].assign(parent_id=[None, "D1", "D1"])
+    assert audit_publication(alone).cells[["lower", "upper"]].iloc[0].tolist() == \
+        pytest.approx([0.5, 5.0])
+    # with min_width 3 the whole tree fails where the sub-tree alone would pass
+    assert not audit_publication(f, exact="exact", min_width=3).passed
+    assert audit_publication(alone, min_width=3).passed
+
+
+def random_publication(rng):
+    """A random forest of 1-3 cities (depth up to 4), true counts published by random
+    rules, some cells exact, some not shown, one or two targets."""
+    rows = []
+    for t in ("a", "b")[: rng.integers(1, 3)]:
+        def grow(zone, parent, depth):
+            kids = [] if depth == 3 else [grow(f"{zone}.{k}", zone, depth + 1)
+                                          for k in range(rng.integers(0, 4))]
+            truth = sum(kids) if kids else float(rng.choice([0, rng.integers(1, 9), rng.integers(0, 60)]))
+            rows.append((t, zone, parent, truth))
+            return truth
+        for c in range(rng.integers(1, 4)):
+            grow(f"C{c}", None, 0)
+    f = pd.DataFrame(rows, columns=["target_id", "zone_id", "parent_id", "truth"])
+    rules = Rules(suppress_below=int(rng.integers(3, 12)), round_to=int(rng.integers(1, 6)))
+    f["published"] = safe_counts(f.truth, rules)
+    f["exact"] = rng.random(len(f)) < 0.3
+    f.loc[f.exact, "published"] = f.truth.where(f.published.notna())
+    f["shown"] = rng.random(len(f)) < 0.9
+    return f, rules
+
+
+def test_propagation_gives_the_lp_intervals_on_random_publications():
+    rng = np.random.default_rng(20230101)
+    checked = 0
+    for _ in range(150):
+        f, rules = random_publication(rng)
+        fast = audit_publication(f, rules, exact="exact", shown="shown")
+        ref = audit_publication(f, rules, exact="exact", shown="shown", method="lp")
+        assert fast.cells[["target_id", "zone_id"]].equals(ref.cells[["target_id", "zone_id"]])
+        for col in ("lower", "upper"):
+            a, b = fast.cells[col].to_numpy(), ref.cells[col].to_numpy()
+            assert np.array_equal(np.isinf(a), np.isinf(b))
+            assert a[np.isfinite(a)] == pytest.approx(b[np.isfinite(b)], abs=1e-6)
+        truth = f.set_index(["target_id", "zone_id"]).truth
+        for r in fast.cells.itertuples():  # and both contain the truth
+            assert r.lower - 1e-6 <= truth[(r.target_id, r.zone_id)] <= r.upper + 1e-6
+        checked += len(fast.cells)
+    assert checked > 300  # the draws did produce suppressed cells to compare
+
+
+def test_propagation_and_lp_agree_on_arbitrary_bounds_and_contradictions():
+    """Bounds that are not from a rounding rule: wide, narrow, infinite, inconsistent."""
+    rng = np.random.default_rng(7)
+    outcomes = set()
+    for _ in range(200):
+        n = int(rng.integers(1, 12))
+        parents = [None] + [f"z{rng.integers(0, k)}" for k in range(1, n)]
+        lo = rng.integers(0, 20, n).astype(float)
+        hi = lo + rng.choice([0.0, 1.0, 5.0, 30.0, np.inf], n)
+        protect = rng.random(n) < 0.6
+        ids = [f"z{k}" for k in range(n)]
+        try:
+            fast = feasible_intervals(ids, parents, lo, hi, protect)
+        except InputError as e:
+            assert "contradict" in str(e)
+            if protect.any():  # the LPs only see a contradiction when they have a cell to solve
+                with pytest.raises(InputError, match="contradict"):
+                    feasible_intervals(ids, parents, lo, hi, protect, method="lp")
+            outcomes.add("contradiction")
+            continue
+        ref = feasible_intervals(ids, parents, lo, hi, protect, method="lp")
+        for a, b in zip(fast, ref):
+            assert np.array_equal(np.isnan(a), np.isnan(b)) and np.array_equal(np.isinf(a), np.isinf(b))
+            ok = np.isfinite(a)
+            assert a[ok] == pytest.approx(b[ok], abs=1e-6)
+        outcomes.add("unbounded" if np.isinf(fast[1]).any() else "bounded")
+    assert outcomes == {"contradiction", "unbounded", "bounded"}
+
+
+def test_propagation_input_errors():
+    with pytest.raises(InputError, match="cycle"):
+        feasible_intervals(["a", "b"], ["b", "a"], [0, 0], [1, 1], [True, True])
+    with pytest.raises(InputError, match="method"):
+        feasible_intervals(["a"], [None], [0], [1], [True], method="simplex")
+    with pytest.raises(InputError, match="same length"):
+        feasible_intervals(["a"], [None], [0, 1], [1], [True])
+
+
+def test_a_cell_published_in_two_tables_is_known_within_both():
+    """N1 suppressed by the strict rules of a sensitive target (threshold 11, base 10:
+    [0.5, 10.5]) but shown as 10 by a table under the default rules ([7.5, 12.5]):
+    together [7.5, 10.5]: width 3, a leak. D = 100 exactly and N2 published 90 by the strict rules
+    (whole 85..94: [84.5, 94.5]) give N1 in [5.5, 15.5]."""
+    rules = Rules(sensitive_suppress_below=11, sensitive_round_to=10)
+    f = pd.DataFrame({"target_id": ["dis"] * 4, "zone_id": ["D", "N1", "N2", "N1"],
+                      "parent_id": [None, "D", "D", "D"], "published": [100, NAN, 90, 10],
+                      "exact": [True, False, False, False], "strict": [True, True, True, False]})
+    res = audit_publication(f, rules, exact="exact", strict="strict")
+    # hidden by the strict table, shown by the other: the strict suppression is undone
+    assert res.cells[["zone_id", "lower", "upper"]].values.tolist() == [["N1", 7.5, 10.5]]
+    assert not res.passed
+    f.loc[3, "published"] = NAN  # the second table suppresses it too (default threshold 8)
+    res = audit_publication(f, rules, exact="exact", strict="strict")
+    # default suppression says [0.5, 7.5]; strict [0.5, 10.5]; D - N2 in [5.5, 15.5] -> [5.5, 7.5]
+    assert res.cells[["zone_id", "lower", "upper"]].values.tolist() == [["N1", 5.5, 7.5]]
+    assert not res.passed
+    alone = audit_publication(f.iloc[:3], rules, exact="exact", strict="strict")
+    assert alone.cells[["lower", "upper"]].values.tolist() == [[5.5, 10.5]] and alone.passed
+    f.loc[3, "parent_id"] = "X"
+    with pytest.raises(InputError, match="two different parent_id"):
+        audit_publication(f, rules, exact="exact", strict="strict")
+
+
+def test_zone_indicator_runs_are_bounded_by_the_rules_they_were_published_with():
+    """District run 2 published to the unit (round_to 1): D = 100 -> [99.5, 100.5];
+    neighbourhood run 1 earlier under round_to 5: N2 = 95 -> [92.5, 97.5], N1 hidden.
+    N1 = D - N2 in [2, 8] -> [2, 7.5]. Read with run 2's rules, N2 would be [94.5, 95.5]
+    and N1 [4, 6]: an audit that forgot the earlier rules would claim too much."""
+    from welfare_core.privacy_audit import audit_zone_indicators
+    rows = pd.DataFrame({"run_id": [2, 1, 1], "target_id": "t", "zone_id": ["D", "N1", "N2"],
+                         "parent_id": [None, "D", "D"], "demand": [100, NAN, 95],
+                         "published": True})
+    services = pd.DataFrame({"run_id": [1], "reference_target_id": ["t"], "zone_id": ["N1"],
+                             "parent_id": ["D"], "reference_population": [NAN]})
+    unit = Rules(round_to=1)
+    res = audit_zone_indicators(rows, services, unit, run_rules={1: Rules()})
+    assert res.cells[["zone_id", "lower", "upper"]].values.tolist() == [["N1", 2.0, 7.5]]
+    assert res.passed
+    naive = audit_zone_indicators(rows, services, unit)
+    assert naive.cells[["lower", "upper"]].values.tolist() == [[4.0, 6.0]] and not naive.passed
+    # a row not shown (a sensitive target below its fixed geographies) tells nothing
+    rows.loc[2, "published"] = False
+    res = audit_zone_indicators(rows, None, unit, run_rules={1: Rules()})
+    assert res.cells[["lower", "upper"]].values.tolist() == [[0.5, 7.5]]

@@ -296,14 +296,32 @@ def test_service_decay_mapping():
 
 
 def test_publish_hides_small_demand(city):
+    from welfare_core.privacy import with_published_demand
+    d = city["demand"]
+    d.loc[(d.zone_id == N4) & (d.target_id == "pop_0_2"), "demand"] = 5.0  # suppressed (1-7)
     out = zone_accessibility(city, "nursery", 2023, "neighbourhood")
-    out.loc[out["zone_id"] == N4, "demand"] = 5.0  # 5: suppressed (1-7), too few for a rate
-    pub = publish_accessibility(out, level="neighbourhood", sensitive=["pop_0_2"])
+    on_pub = zone_accessibility(with_published_demand(city, sensitive=["pop_0_2"]),
+                                "nursery", 2023, "neighbourhood")
+    pub = publish_accessibility(out, level="neighbourhood", sensitive=["pop_0_2"],
+                                on_published=on_pub)
     n4 = pub[pub["zone_id"] == N4].iloc[0]
     assert pd.isna(n4["demand"]) and pd.isna(n4["access"]) and pd.isna(n4["share_within"])
     n2 = pub[pub["zone_id"] == N2].iloc[0]
-    assert n2["demand"] == 60 and n2["access"] == 50.0
+    assert n2["demand"] == 60 and n2["access"] == 50.0  # 30 places / 60 children, alone
     assert pub["published"].all()  # neighbourhoods are a fixed published geography
-    assert not publish_accessibility(out, level="section", sensitive=["pop_0_2"])[
+    assert not publish_accessibility(out, level="section", sensitive=["pop_0_2"],
+                                     on_published=on_pub)[
         "published"].any()  # a sensitive target is not published by section
-    assert publish_accessibility(out, level="section")["published"].all()
+    assert publish_accessibility(out, level="section", on_published=on_pub)["published"].all()
+    with pytest.raises(InputError, match="on_published"):
+        publish_accessibility(out, level="neighbourhood")
+
+
+def test_zone_points_given_once_give_the_same_values(city):
+    # the centres of the squares, as zone_points finds them (each square covers its centroid)
+    xy = np.array([[g.centroid.x, g.centroid.y] for g in city["zone"]["geometry"]])
+    a = zone_accessibility(city, "rsa", 2023, "neighbourhood", max_cost=2600)
+    b = zone_accessibility(city, "rsa", 2023, "neighbourhood", max_cost=2600, zone_xy=xy)
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(InputError, match="zone_xy has shape"):
+        zone_accessibility(city, "rsa", 2023, "neighbourhood", zone_xy=xy[:3])

@@ -138,6 +138,42 @@ def test_equity_measures_equal_core_with_vulnerability(indicators, clean_city):
     same(got.loc[want.index, "value"], want["value"])
 
 
+def test_equity_measures_on_the_accessibility_layer(welfare_plugin, clean_city):
+    """Equity of access from welfare:accessibility's output (nursery, 2SFCA, 1,500 m):
+    access (0, 50, 0) in N1, N2, N4 for 40, 60, 20 children (N3 has none), by hand:
+    Gini 0.5, Theil T ln 2 = within (0.6 (50/30) ln(50/30)) + between (ln(30/25))."""
+    import math
+    import processing
+    from qgis.core import QgsProcessingException
+    from welfare_core import equity
+    params = {k: v for k, v in clean_city.items() if k in (
+        "ZONES", "DEMAND", "FACILITIES", "TARGETS", "SERVICE_TYPES", "SERVICE_TARGETS")}
+    for values in (0, RAW):  # published (children counts are multiples of 5) and raw
+        params.update(SERVICE_TYPE="nursery", LEVEL=1, PERIOD=2023, METHOD=0, VALUES=values,
+                      OUTPUT="memory:")
+        access = processing.run("welfare:accessibility", params)["OUTPUT"]
+        out = processing.run("welfare:equity_measures", {
+            "INDICATORS": access, "ZONES": clean_city["ZONES"], "OUTPUT": "memory:"})
+        got = frame(out["OUTPUT"]).set_index("measure")
+        assert set(got["indicator"]) == {"pop_0_2:access"}
+        assert got.loc["gini", "value"] == pytest.approx(0.5, rel=1e-12)
+        assert got.loc["theil_t", "value"] == pytest.approx(math.log(2), rel=1e-12)
+        assert got.loc["theil_between", "value"] == pytest.approx(math.log(1.2), rel=1e-12)
+        assert got.loc["theil_within", "value"] == pytest.approx(
+            0.6 * (50 / 30) * math.log(50 / 30), rel=1e-12)
+        want = equity.equity_measures([0.0, 50.0, 0.0], [40.0, 60.0, 20.0],
+                                      groups=["D1", "D1", "D2"]).set_index("measure")
+        same(got.loc[list(equity.MEASURES), "value"], want.loc[list(equity.MEASURES), "value"])
+    share = processing.run("welfare:equity_measures", {
+        "INDICATORS": access, "VALUE_COLUMN": 8, "OUTPUT": "memory:"})  # share_within
+    got = frame(share["OUTPUT"]).set_index("measure")
+    assert got.loc["gini", "value"] == pytest.approx(0.5, rel=1e-12)
+    assert got.loc["gini", "mean"] == pytest.approx(0.5, rel=1e-12)
+    with pytest.raises(QgsProcessingException, match="share_within"):
+        processing.run("welfare:equity_measures", {
+            "INDICATORS": access, "VALUE_COLUMN": 1, "OUTPUT": "memory:"})
+
+
 def test_errors_are_messages(indicators):
     import processing
     from qgis.core import QgsProcessingException
@@ -148,3 +184,48 @@ def test_errors_are_messages(indicators):
     with pytest.raises(QgsProcessingException, match="target"):
         processing.run("welfare:hot_spots", {"INDICATORS": indicators, "TARGET_ID": "nope",
                                              "OUTPUT": "memory:"})
+
+
+@pytest.fixture(scope="module")
+def hidden_old_city(write_gpkg):
+    """The tiny city with N2's 65+ at 6: suppressed in a published indicator layer."""
+    t = tc.tables()
+    d = t["demand"]
+    d.loc[(d.zone_id == N[1]) & (d.target_id == "pop_65plus"), "demand"] = 6.0
+    return write_gpkg(t, "hidden_old_city")
+
+
+def test_equity_measures_on_a_published_layer_leave_suppressed_zones_out(welfare_plugin,
+                                                                         hidden_old_city):
+    """Published layers are the normal input: N2's suppressed demand (NULL weight and
+    value) is left out, with a count, instead of "weights must be finite"."""
+    import processing
+    from qgis.core import QgsProcessingFeedback
+    params = {k: v for k, v in hidden_old_city.items() if k in (
+        "ZONES", "DEMAND", "POPULATION", "HOUSEHOLDS", "FACILITIES", "TARGETS",
+        "SERVICE_TYPES", "SERVICE_TARGETS")}
+    params.update(LEVEL=1, PERIOD=2023, VALUES=0, OUTPUT="memory:", OUTPUT_SERVICES="memory:")
+    published = processing.run("welfare:zone_indicators", params)["OUTPUT"]
+    assert pd.isna(frame(published).set_index(["zone_id", "target_id"]).loc[
+        (N[1], "pop_65plus"), "demand"])
+
+    class Log(QgsProcessingFeedback):
+        lines = []
+
+        def pushInfo(self, text):  # noqa: N802 (QGIS API)
+            self.lines.append(text)
+
+    log = Log()
+    out = processing.run("welfare:equity_measures", {
+        "INDICATORS": published, "TARGET_IDS": "pop_65plus", "OUTPUT": "memory:"},
+        feedback=log)
+    got = frame(out["OUTPUT"]).set_index("measure")
+    # coverage of the 65+: N1 0.75 x 12 beds / 300 = 3 % (300 people), N4 0.75 x 4 / 200
+    # = 1.5 % (200 people); N2 hidden, N3 without 65+. Mean (900 + 300) / 500 = 2.4,
+    # Gini = 2 x 300 x 200 x |3 - 1.5| / (2 x 500^2 x 2.4) = 0.15
+    assert got.loc["gini", "value"] == pytest.approx(0.15, rel=1e-9)
+    assert got.loc["gini", "mean"] == pytest.approx(2.4, rel=1e-9)
+    assert got.loc["gini", "zones"] == 2 and got.loc["gini", "left_out"] == 1
+    assert got.loc["gini", "weight_total"] == pytest.approx(500)
+    assert any("1 zone(s) with a suppressed value or weight left out" in line
+               for line in log.lines), log.lines

@@ -69,7 +69,8 @@ def test_registered_with_help(welfare_plugin):
     assert alg.groupId() == "accessibility"
     params = {p.name() for p in alg.parameterDefinitions()}
     assert params == {"ORIGINS", "ORIGIN_ID", "DESTINATIONS", "DESTINATION_ID", "MAX_COST",
-                      "TRAVEL_MODE", "TARGET_CRS", "OUTPUT", "OUTPUT_LINES"}
+                      "TRAVEL_MODE", "NETWORK", "NETWORK_COST", "NETWORK_ONEWAY",
+                      "TARGET_CRS", "OUTPUT", "OUTPUT_LINES"}
     for p in alg.parameterDefinitions():
         assert p.help() and p.description() != p.name(), p.name()
 
@@ -188,3 +189,65 @@ def test_bad_cutoff_is_an_error(welfare_plugin, triangle):
     from qgis.core import QgsProcessingException
     with pytest.raises(QgsProcessingException, match="MAX_COST must be > 0"):
         run(*triangle, 0.0)
+
+
+# --- network costs: the synthetic grid of tests/fixtures/street_grid.py -----------------------
+def grid_layers(cost_field=False, reverse_drawn=False):
+    """Streets (lines, field oneway 'yes' on the one-way block), homes and services."""
+    from fixtures import street_grid as sg
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
+    streets = QgsVectorLayer("LineString?crs=EPSG:32632&field=oneway:string&field=minutes:double",
+                             "streets", "memory")
+    feats = []
+    for _, s, t, cost, rev, a, b in sg.grid_edges():
+        f = QgsFeature(streets.fields())
+        f.setAttributes(["yes" if rev < 0 else None, cost / 75.0])
+        ends = [QgsPointXY(sg.X0 + a[0], sg.Y0 + a[1]), QgsPointXY(sg.X0 + b[0], sg.Y0 + b[1])]
+        f.setGeometry(QgsGeometry.fromPolylineXY(ends))
+        feats.append(f)
+    assert streets.dataProvider().addFeatures(feats)[0]
+    homes = layer("Point", [(i, f"POINT ({sg.X0 + x!r} {sg.Y0 + y!r})") for i, x, y in sg.ORIGINS])
+    services = layer("Point", [(i, f"POINT ({sg.X0 + x!r} {sg.Y0 + y!r})")
+                               for i, x, y in sg.DESTINATIONS])
+    return streets, homes, services
+
+
+@pytest.mark.parametrize("max_cost", [1000.0, 320.0])
+def test_network_costs_on_the_street_grid(welfare_plugin, max_cost):
+    from fixtures import street_grid as sg
+    streets, homes, services = grid_layers()
+    got = pairs(run(homes, services, max_cost, NETWORK=streets,
+                    NETWORK_ONEWAY="oneway")["OUTPUT"])
+    want = sg.within(sg.HAND_DIRECTED, max_cost)
+    assert set(got) == set(want)  # O3 reaches only D3 (a separate street): the rest absent
+    for k, v in want.items():
+        assert got[k][0] == pytest.approx(v, abs=1e-9) and got[k][1] == "m"
+    # without the one-way field every street is two-way
+    two_way = pairs(run(homes, services, 1000.0, NETWORK=streets)["OUTPUT"])
+    assert {k: v[0] for k, v in two_way.items()} == pytest.approx(sg.HAND_UNDIRECTED, abs=1e-9)
+
+
+def test_network_cost_field_and_travel_mode(welfare_plugin):
+    from fixtures import street_grid as sg
+    streets, homes, services = grid_layers()
+    # walking: metres of street plus snap, converted at 75 m/min
+    walk = pairs(run(homes, services, 1000.0, "walk", NETWORK=streets,
+                     NETWORK_ONEWAY="oneway")["OUTPUT"])
+    assert {k: v[0] for k, v in walk.items()} == pytest.approx(
+        {k: v / 75 for k, v in sg.HAND_DIRECTED.items()}, abs=1e-9)
+    # a cost field replaces the lengths: minutes per block (100/75) plus snaps in metres
+    got = pairs(run(homes, services, 40.0, NETWORK=streets, NETWORK_COST="minutes",
+                    NETWORK_ONEWAY="oneway")["OUTPUT"])
+    assert got[("O1", "D1")][0] == pytest.approx(10 + 100 / 75)  # snap 10 m + one block
+    assert got[("O2", "D2")][0] == pytest.approx(20 + 4 * 100 / 75 + 10)
+
+
+def test_network_errors_are_clear(welfare_plugin):
+    from qgis.core import QgsProcessingException
+    streets, homes, services = grid_layers()
+    streets.startEditing()
+    first = next(streets.getFeatures())
+    streets.changeAttributeValue(first.id(), streets.fields().lookupField("minutes"), -1.0)
+    streets.commitChanges()
+    with pytest.raises(QgsProcessingException, match="negative"):
+        run(homes, services, 1000.0, NETWORK=streets, NETWORK_COST="minutes")

@@ -78,3 +78,20 @@ def test_demo_outputs_open_in_qgis(demo, qgis_app):
     for png in ("nursery_coverage", "nursery_access", "vulnerability", "scenario_change"):
         image = QgsRasterLayer(str(out / f"{png}.png"), png)
         assert image.isValid() and image.width() > 1000, png
+
+
+def test_demo_optimisation_prints_before_after_and_maps_the_sites(demo, qgis_app):
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+    done, out = demo
+    line = re.search(r"(\d+) centres kept, (\d+) opened: demand within [\d,]+ m ([\d.]+) % -> ([\d.]+) %",
+                     done.stdout)
+    assert line and int(line.group(2)) == 5
+    assert float(line.group(4)) >= float(line.group(3))   # existing centres stay open: never worse
+    nursery = re.search(r"300 nursery places: need served .* ([\d.]+) % -> ([\d.]+) %", done.stdout)
+    assert nursery and float(nursery.group(2)) >= float(nursery.group(1))
+    sites = QgsVectorLayer(f"{out / 'optimisation_sites.gpkg'}|layername=optimisation_sites", "sites", "ogr")
+    assert sites.isValid() and sites.crs().authid() == "EPSG:32632"
+    sites.setSubsetString("\"role\" = 'new_centre'")
+    assert sites.featureCount() == 5
+    image = QgsRasterLayer(str(out / "optimisation_sites.png"), "sites")
+    assert image.isValid() and image.width() > 1000

@@ -212,17 +212,40 @@ def test_published_values_follow_the_bi_view(welfare_plugin, clean_city, edited)
     from welfare_core.privacy import DEFAULT
     fac, uri = edited
     out = frame(run(SIMULATE, clean_city, values=PUBLISHED, EDITED_FACILITIES=uri))
-    raw = core(sc.changes_from_facilities(tc.tables()["facility"], fac))
-    pub = cmp.publish_comparison(raw, DEFAULT, level="neighbourhood")
+    changes = sc.changes_from_facilities(tc.tables()["facility"], fac)
+    raw = core(changes)
+    # coverage, gap and access published from the comparison on published demand
+    base = cmp.prepare(tc.tables())
+    pub = cmp.published_comparison(base, sc.apply(base, changes), "neighbourhood", 2023,
+                                   rules=DEFAULT, comparison=raw)
     shown = pub["change_pub"].notna()
     expected = raw.assign(base=pub["base_pub"], scenario=pub["scenario_pub"],
                           change=pub["change_pub"], change_pct=pub["change_pct_pub"])
-    for c in ("direction", "demand_effect", "supply_effect", "catchment_effect"):
-        expected[c] = expected[c].astype(object).where(shown, None)
+    expected["direction"] = expected["direction"].astype(object).where(shown, None)
+    for c in ("demand_effect", "supply_effect", "catchment_effect"):
+        expected[c] = pub[f"{c}_pub"].astype(object).where(shown, None)
     assert_same(out, expected)
     # small counts are rounded: 65+ demand of N2 (100) stays, alone 65+ (30) too
     dem = out[(out.measure == "demand") & (out.target_id == "alone_65plus")]
     assert set(dem.set_index("zone_id")["base"].dropna()) <= {120.0, 30.0, 0.0}
+
+
+def test_published_demand_parts_are_rounded_counts(welfare_plugin, clean_city):
+    # pop_0_2 in N1: 40 -> 43.4, published 40 -> 45 (43.4 -> 43 -> 45), change 5, raw part
+    # 3.4 -> 5; alone_65plus in N4: 0 -> 5, suppressed, so change and parts are NULL
+    rows = [("demand", json.dumps({"target_id": "pop_0_2", "zone_ids": [N1], "mode": "delta",
+                                   "value": 3.4})),
+            ("demand", json.dumps({"target_id": "alone_65plus", "zone_ids": [N4],
+                                   "mode": "set", "value": 5}))]
+    for alg in (SIMULATE, COMPARE):
+        key = "CHANGES" if alg == SIMULATE else "CHANGES_B"
+        out = frame(run(alg, clean_city, values=PUBLISHED, MEASURES=[0],
+                        **{key: changes_layer(rows)}))
+        dem = out.set_index(["zone_id", "target_id"])
+        cols = ["base", "scenario", "change", "demand_effect", "supply_effect",
+                "catchment_effect"]
+        assert list(dem.loc[(N1, "pop_0_2"), cols]) == [40, 45, 5, 5, 0, 0], alg
+        assert list(dem.loc[(N4, "alone_65plus"), cols]) == [0] + [None] * 5, alg
 
 
 def test_loaded_layer_is_styled_by_direction(welfare_plugin, clean_city, edited):

@@ -68,7 +68,7 @@ def is_null(v):
     return v is None or (not isinstance(v, str) and pd.isna(v))
 
 
-def assert_same(qgis, core, keys, rel=1e-9):
+def assert_same(qgis, core, keys, rel=1e-9, abs_tol=1e-12):
     """Row for row, every core column: NULL equals NULL, numbers to ``rel``."""
     assert list(qgis.columns) == list(core.columns)
     a = qgis.sort_values(keys).reset_index(drop=True)
@@ -81,7 +81,7 @@ def assert_same(qgis, core, keys, rel=1e-9):
             elif isinstance(y, str):
                 assert x == y, (c, i, x, y)
             else:
-                assert not is_null(x) and x == pytest.approx(float(y), rel=rel, abs=1e-12), \
+                assert not is_null(x) and x == pytest.approx(float(y), rel=rel, abs=abs_tol), \
                     (c, i, x, y)
 
 
@@ -99,7 +99,8 @@ def test_registered_in_the_indicators_group(welfare_plugin):
     alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
     assert alg is not None and alg.groupId() == "indicators"
     assert alg.displayName() == "Zone indicators"
-    assert [o.name() for o in alg.outputDefinitions()] == ["OUTPUT", "OUTPUT_SERVICES"]
+    assert [o.name() for o in alg.outputDefinitions()] == [
+        "OUTPUT", "OUTPUT_SERVICES", "PUBLICATION"]
     level = alg.parameterDefinition("LEVEL")
     assert list(level.options()) == list(LEVELS) and level.defaultValue() == 1
     assert alg.parameterDefinition("VALUES").defaultValue() == PUBLISHED
@@ -136,7 +137,7 @@ def test_raw_values_are_the_hand_worked_ones(welfare_plugin, clean_city):
 def test_equals_the_core_row_for_row(welfare_plugin, clean_city, level):
     from welfare_core.indicators import zone_indicators
     t_layer, s_layer = run(clean_city, level)
-    core_t, core_s = zone_indicators(tc.tables(), level, 2023)
+    core_t, core_s = zone_indicators(tc.tables(), level, 2023, accessibility=True)
     assert_same(frame(t_layer), core_t, ["target_id", "zone_id"])
     assert_same(frame(s_layer), core_s, ["service_type_id", "zone_id"])
 
@@ -153,6 +154,43 @@ def test_features_carry_their_zone_polygon(welfare_plugin, clean_city):
             assert g.isMultipart()
             assert g.area() == pytest.approx(zones[f["zone_id"]].area)  # 2 km x 4 km
             assert g.boundingBox().xMinimum() == pytest.approx(zones[f["zone_id"]].bounds[0])
+
+
+# Accessibility columns (ACCESSIBILITY, on by default), by hand. rsa catchment 5000 m:
+# every neighbourhood centre (1000|3000, 1000|3000) is within 3536 m of both homes, so
+# 2SFCA spreads all 16 beds over all 600 residents 65+: 100 x 16/600 = 8/3 per 100
+# everywhere there is demand; nearest home N1 hypot(500, 500), N2 2000, N4 0.
+# nursery catchment 1500 m: only N2's centre (F3 on it) is within reach: 30 places / 60
+# children = 50 per 100 in N2, 0 in N1 and N4 (2000 m away); share within 0, 1, 0.
+# District D1 = N1 + N2, weighted by children 40 and 60: access 30, nearest 800, share 0.6.
+def test_accessibility_columns_by_hand(welfare_plugin, clean_city):
+    from qgis.core import QgsApplication
+    from welfare_core.indicators import ACCESS_VALUES, SERVICE_COLUMNS
+    alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
+    assert alg.parameterDefinition("ACCESSIBILITY").defaultValue() is True
+    s = frame(run(clean_city)[1])
+    close(col(s, "service_type_id", "rsa", "access_per_100"), [8 / 3, 8 / 3, NAN, 8 / 3])
+    close(col(s, "service_type_id", "rsa", "nearest_cost"), [math.hypot(500, 500), 2000, NAN, 0])
+    close(col(s, "service_type_id", "rsa", "share_within"), [1, 1, NAN, 1])
+    close(col(s, "service_type_id", "nursery", "access_per_100"), [0, 50, NAN, 0])
+    close(col(s, "service_type_id", "nursery", "nearest_cost"), [2000, 0, NAN, 2000])
+    close(col(s, "service_type_id", "nursery", "share_within"), [0, 1, NAN, 0])
+    d = frame(run(clean_city, "district")[1])
+    close(col(d, "service_type_id", "nursery", "access_per_100"), [30, 0])
+    close(col(d, "service_type_id", "nursery", "nearest_cost"), [800, 2000])
+    close(col(d, "service_type_id", "nursery", "share_within"), [0.6, 0])
+    off = frame(run(clean_city, ACCESSIBILITY=False)[1])
+    assert list(off.columns) == [c for c in SERVICE_COLUMNS if c not in ACCESS_VALUES]
+
+
+def test_published_accessibility_hidden_with_the_coverage(welfare_plugin, small_count_city):
+    layers, _ = small_count_city
+    # 3 children in N2: 30 places / 3 = 1000 per 100 raw; published: hidden with the count
+    raw = frame(run(layers)[1])
+    pub = frame(run(layers, values=PUBLISHED)[1])
+    close(col(raw, "service_type_id", "nursery", "access_per_100"), [0, 1000, NAN, 0])
+    close(col(pub, "service_type_id", "nursery", "access_per_100"), [0, NAN, NAN, 0])
+    close(col(pub, "service_type_id", "nursery", "share_within"), [0, NAN, NAN, 0])
 
 
 def test_target_ids_select_the_targets(welfare_plugin, clean_city):
@@ -195,9 +233,15 @@ def test_published_is_the_core_privacy_rule_row_for_row(welfare_plugin, small_co
     from welfare_core.privacy import publish_zone_indicators
     layers, tables = small_count_city
     t_layer, s_layer = run(layers, values=PUBLISHED)
-    core_t, core_s = zone_indicators(tables, "neighbourhood", 2023)
-    pub_t = publish_zone_indicators(core_t, level="neighbourhood")
-    pub_s = publish_zone_indicators(core_s, level="neighbourhood")
+    from welfare_core.indicators import service_access
+    from welfare_core.privacy import with_published_demand
+    core_t, core_s = zone_indicators(tables, "neighbourhood", 2023, accessibility=True)
+    # every published value from published counts: required from the published reference
+    # populations, the accessibility means on published demand
+    pub_t = publish_zone_indicators(core_t, level="neighbourhood", services=core_s,
+                                    service_target=tables["service_target"])
+    pub_s = publish_zone_indicators(core_s, level="neighbourhood", access=service_access(
+        with_published_demand(tables), "neighbourhood", 2023))
     assert_same(frame(t_layer), pub_t.drop(columns="published"), ["target_id", "zone_id"])
     assert_same(frame(s_layer), pub_s.drop(columns="published"), ["service_type_id", "zone_id"])
 
@@ -300,7 +344,8 @@ def test_geographic_crs_needs_target_crs(welfare_plugin, write_gpkg, clean_city)
     t, s = run(layers, TARGET_CRS="EPSG:32632")
     assert t.crs().authid() == "EPSG:32632"
     t0, s0 = run(clean_city)
-    assert_same(frame(s), frame(s0), ["service_type_id", "zone_id"])
+    # a zero distance (F2 on N4's centre) comes back from WGS 84 as ~1e-10 m
+    assert_same(frame(s), frame(s0), ["service_type_id", "zone_id"], abs_tol=1e-6)
     assert_same(frame(t), frame(t0), ["target_id", "zone_id"])
 
 

@@ -5,6 +5,7 @@ a 2 × 2 block (each touches the other three, queen), residents N1 1340,
 N2 1160, N3 1000, N4 1220; districts D1 = {N1, N2}, D2 = {N3, N4}.
 """
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -172,6 +173,59 @@ def test_equity_measures_equal_core_with_composite_ranking(dbname, run_id):
                       "WHERE run_id = %s", [rid]).fetchone()
         c.rollback()
     assert n == (3 * len(equity.MEASURES), 3)
+
+
+def test_equity_of_access_from_an_accessibility_run_by_hand(dbname, run_id):
+    """Nursery 2SFCA on the tiny city: only N2 (60 children, F3 at its centre, 30 places)
+    reaches F3 within 1,500 m; N1 (40) and N4 (20) are 2,000 m away, N3 has no children.
+    access = (0, 50, 0) per 100 children, weights (40, 60, 20): W = 120, mu = 25;
+    Gini = 2 (40·60·50 + 20·60·50) / (2 · 120² · 25) = 0.5; Theil T = (60/120) · 2 ln 2
+    = ln 2; by district (N1, N2 in D1: mu 30; N4 in D2: mu 0): between = ln(30/25),
+    within = (60/100)(50/30) ln(50/30); Palma and P90/P10: the worst-off 40 % have 0.
+    nearest_cost = (2000, 0, 2000): mu 1000, Gini = 2 (40·60 + 20·60) 2000 / (2·120²·1000)
+    = 0.5."""
+    with psycopg.connect(f"dbname={dbname}") as c:
+        acc = c.execute("SELECT welfare.run_accessibility('nursery', 2023, 'neighbourhood')"
+                        ).fetchone()[0]
+        c.commit()
+        access = dict(c.execute("SELECT zone_id, access FROM welfare.accessibility_result "
+                                "WHERE run_id = %s AND demand > 0", [acc]).fetchall())
+    assert access == pytest.approx({N[0]: 0.0, N[1]: 50.0, N[3]: 0.0}, abs=1e-12)
+    got = fetch(dbname, "SELECT * FROM welfare.equity_measures(%s)", [acc]).set_index("measure")
+    assert set(got["indicator"]) == {"pop_0_2:access"}
+    hand = {"gini": 0.5, "theil_t": math.log(2), "theil_between": math.log(30 / 25),
+            "theil_within": 0.6 * (50 / 30) * math.log(50 / 30)}
+    for m, v in hand.items():
+        assert got.loc[m, "value"] == pytest.approx(v, rel=1e-12), m
+    assert got.loc["theil_within", "value"] + got.loc["theil_between", "value"] == \
+        pytest.approx(math.log(2), rel=1e-12)
+    assert pd.isna(got.loc["palma_ratio", "value"]) and pd.isna(got.loc["p90_p10", "value"])
+    assert got.loc["p90_p10", "null_reason"] == "lower group mean or percentile is 0"
+    assert (got.loc["gini", "zones"], got.loc["gini", "weight_total"],
+            got.loc["gini", "mean"]) == (3, pytest.approx(120.0), pytest.approx(25.0))
+    # the same values through welfare_core.equity
+    want = equity.equity_measures([0.0, 50.0, 0.0], [40.0, 60.0, 20.0],
+                                  groups=["D1", "D1", "D2"]).set_index("measure")
+    same(got.loc[list(equity.MEASURES), "value"], want.loc[list(equity.MEASURES), "value"])
+    cost = fetch(dbname, "SELECT * FROM welfare.equity_measures(%s, ARRAY['pop_0_2'], "
+                         "'nearest_cost')", [acc]).set_index("measure")
+    assert cost.loc["gini", "value"] == pytest.approx(0.5, rel=1e-12)
+    assert cost.loc["gini", "mean"] == pytest.approx(1000.0, rel=1e-12)
+    # stored and shown by BI with its service type
+    with psycopg.connect(f"dbname={dbname}") as c:
+        rid = c.execute("SELECT welfare.run_equity_measures(%s)", [acc]).fetchone()[0]
+        rows = c.execute("SELECT DISTINCT indicator, service_type_id FROM "
+                         "welfare_bi.equity_measures WHERE run_id = %s", [rid]).fetchall()
+        params = c.execute("SELECT parameters FROM welfare.run WHERE run_id = %s",
+                           [rid]).fetchone()[0]
+        c.rollback()
+    assert rows == [("pop_0_2:access", "nursery")]
+    assert (params["source_run_id"], params["value_column"]) == (acc, "access")
+    with psycopg.connect(f"dbname={dbname}") as c:
+        with pytest.raises(psycopg.Error) as e:
+            c.execute("SELECT * FROM welfare.equity_measures(%s, value_column => "
+                      "'coverage_per_100')", [acc])
+    assert e.value.sqlstate == "22023" and "access" in e.value.diag.message_hint
 
 
 @pytest.mark.parametrize("query, args, state, fragment", [

@@ -12,7 +12,8 @@ from welfare_core.indicators import SERVICE_COLUMNS, TARGET_COLUMNS, zone_indica
 
 @pytest.mark.parametrize("level", ["neighbourhood", "district", "city"])
 def test_sql_equals_core(loaded, level):
-    core_t, core_s = zone_indicators(tc.tables(), level, 2023)
+    core_t, _ = zone_indicators(tc.tables(), level, 2023)
+    _, core_s = zone_indicators(tc.tables(), level, 2023, accessibility=True)
     with psycopg.connect(f"dbname={loaded}") as c:
         t = frame(c, "SELECT * FROM welfare.zone_indicators(%s, %s)", [level, 2023], TARGET_COLUMNS)
         s = frame(c, "SELECT * FROM welfare.zone_service_indicators(%s, %s)", [level, 2023],
@@ -115,3 +116,65 @@ def test_unknown_target_names_it(loaded):
         with pytest.raises(psycopg.Error, match="ghost") as err:
             c.execute("SELECT * FROM welfare.zone_indicators('district', 2023, ARRAY['ghost'])")
     assert err.value.sqlstate == "23503"
+
+
+# Accessibility of the service rows, by hand (tiny city as loaded: rsa catchment 5000 m,
+# nursery 1500 m, no decay). Every neighbourhood centre is within 3536 m of both rsa
+# homes, so 2SFCA shares all 16 beds over all 600 residents 65+: 100 x 16/600 = 8/3 per
+# 100 in every zone with demand, at every level. Nursery: only N2's centre (F3 on it) is
+# within 1500 m: 30 places / 60 children -> 50 per 100 in N2, 0 in N1 and N4 (2000 m).
+# Nearest rsa: N1 hypot(500, 500), N2 2000 (F2), N4 0 (F2 on its centre).
+def test_accessibility_columns_by_hand(loaded):
+    q = ("SELECT zone_id, access_per_100, nearest_cost, share_within, null_reason "
+         "FROM welfare.zone_service_indicators(%s, 2023) WHERE service_type_id = %s "
+         "ORDER BY zone_id")
+    with psycopg.connect(f"dbname={loaded}") as c:
+        rsa = c.execute(q, ["neighbourhood", "rsa"]).fetchall()
+        nursery = c.execute(q, ["neighbourhood", "nursery"]).fetchall()
+        district = c.execute(q, ["district", "nursery"]).fetchall()
+    n = ["015146-N1", "015146-N2", "015146-N3", "015146-N4"]
+    assert [r[0] for r in rsa] == n
+    for got, want in zip(rsa, [(8 / 3, math.hypot(500, 500), 1.0), (8 / 3, 2000.0, 1.0), None,
+                               (8 / 3, 0.0, 1.0)]):
+        if want is None:
+            assert got[1:] == (None, None, None, "no reference population in the zone")
+        else:
+            assert got[1:4] == pytest.approx(want, abs=1e-9) and got[4] is None
+    assert nursery[2][1:4] == (None, None, None)
+    assert [r[1:4] for r in nursery[:2] + nursery[3:]] == [
+        pytest.approx((0.0, 2000.0, 0.0)), pytest.approx((50.0, 0.0, 1.0)),
+        pytest.approx((0.0, 2000.0, 0.0))]
+    # D1 = N1 + N2: (40 x 0 + 60 x 50)/100 = 30, nearest (40 x 2000)/100 = 800, share 0.6
+    # D2 = N3 + N4 (children only in N4): 0, 2000, 0
+    assert [r[1:4] for r in district] == [pytest.approx((30.0, 800.0, 0.6)),
+                                          pytest.approx((0.0, 2000.0, 0.0))]
+
+
+def test_accessibility_stored_and_published(loaded):
+    with psycopg.connect(f"dbname={loaded}") as c:
+        # 12 children 0-2 in N4: published as 10, too few (< 20) for a rate or a mean
+        c.execute("UPDATE welfare.demand SET demand = 12 WHERE zone_id = '015146-N4' "
+                  "AND target_id = 'pop_0_2'")
+        run_id = c.execute("SELECT welfare.run_zone_indicators('neighbourhood', 2023)"
+                           ).fetchone()[0]
+        stored = c.execute(
+            "SELECT zone_id, access_per_100, access_pub, nearest_cost_pub, share_within_pub "
+            "FROM welfare.zone_service_result WHERE run_id = %s AND service_type_id = 'nursery' "
+            "ORDER BY zone_id", [run_id]).fetchall()
+        bi = c.execute(
+            "SELECT zone_id, reference_population, coverage_per_100, access_per_100, "
+            "nearest_cost, share_within, cost_unit, max_cost FROM "
+            "welfare_bi.zone_service_indicators WHERE service_type_id = 'nursery' "
+            "ORDER BY zone_id").fetchall()
+        comments = c.execute(
+            "SELECT count(*) FILTER (WHERE col_description(attrelid, attnum) IS NULL) "
+            "FROM pg_attribute WHERE attrelid = 'welfare_bi.zone_service_indicators'::regclass "
+            "AND attnum > 0").fetchone()[0]
+        c.rollback()
+    # raw: 30 places / (60 in N2) -> 50 in N2; N4 reaches nothing (0) however small
+    assert [r[1] for r in stored] == [0.0, 50.0, None, 0.0]
+    assert stored[3][2:] == (None, None, None) and stored[1][2:] == (50.0, 0.0, 1.0)
+    assert bi[0] == ("015146-N1", 40.0, 0.0, 0.0, 2000.0, 0.0, "m", 1500.0)
+    assert bi[1] == ("015146-N2", 60.0, 50.0, 50.0, 0.0, 1.0, "m", 1500.0)
+    assert bi[3] == ("015146-N4", 10.0, None, None, None, None, "m", 1500.0)
+    assert comments == 0

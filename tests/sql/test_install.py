@@ -125,3 +125,40 @@ def test_analyst_validates_without_superuser(dbname):
         finally:
             c.execute("RESET ROLE")
             c.execute("DROP ROLE wi_test_analyst2")
+
+
+@pytest.fixture
+def new_cluster():
+    """A throwaway PostgreSQL cluster with none of our roles: (port, socket dir)."""
+    import subprocess
+    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    base = Path(tempfile.mkdtemp(prefix="wi-cluster-"))
+    shutil.chown(base, "postgres")
+    data, port = base / "data", 54329
+
+    def as_postgres(*cmd):
+        return subprocess.run(["su", "postgres", "-c", " ".join(map(str, cmd))],
+                              capture_output=True, text=True, check=True)
+    as_postgres(f"{bindir}/initdb", "-A", "trust", "-D", data)
+    as_postgres(f"{bindir}/pg_ctl", "-D", data, "-w", "-l", base / "log", "-o",
+                f"\"-p {port} -k {base} -c listen_addresses=''\"", "start")
+    try:
+        yield port, base
+    finally:
+        as_postgres(f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_create_extension_in_a_cluster_without_our_roles(new_cluster):
+    """The roles are created before any file grants to them (a first install anywhere)."""
+    port, socket_dir = new_cluster
+    with psycopg.connect(host=str(socket_dir), port=port, user="postgres", dbname="postgres",
+                         autocommit=True) as c:
+        assert c.execute("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'welfare%'"
+                         ).fetchone()[0] == 0
+        c.execute("CREATE EXTENSION welfare_intelligence CASCADE")
+        assert sorted(r for r, in c.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE 'welfare%'")) == [
+            "welfare_admin", "welfare_analyst", "welfare_bi_reader", "welfare_provider"]
+        assert c.execute("SELECT count(*) FROM welfare.validate_data()").fetchone()[0] == 0

@@ -281,3 +281,97 @@ def test_every_column_commented(loaded, rel):
                             [rel]).fetchall()
         desc = c.execute("SELECT obj_description(%s::regclass)", [rel]).fetchone()[0]
     assert missing == [] and desc
+
+
+# --- closure: facility_municipality ------------------------------------------------------------
+# G1 (1000,3200) is a neighbouring comune's rsa (015999), 200 m from N2: it covers N2 (82.5).
+# All three open cover 487.5. Unrestricted, closing G1 loses least (82.5); with only Milan's
+# facilities closable G1 stays open and closing F2 loses N4 (150).
+G1 = ("G1", "015999", (1000, 3200))
+
+
+@pytest.fixture
+def border(loaded):
+    with psycopg.connect(f"dbname={loaded}") as c:
+        c.execute("INSERT INTO welfare.facility VALUES (%s, %s, 'rsa', 'Casa Oltre', 'Comune vicino', 10, NULL, "
+                  "NULL, true, 'test', public.ST_SetSRID(public.ST_MakePoint(%s, %s), 32632))",
+                  [G1[0], G1[1], tc.X0 + G1[2][0], tc.Y0 + G1[2][1]])
+        yield c
+        c.rollback()
+
+
+def brute_closure_muni(k, municipality=None, max_cost=1000.0):
+    fac = dict(FAC) | {G1[0]: G1[2]}
+    muni = {f: tc.MUNI for f in FAC} | {G1[0]: G1[1]}
+    closable = [f for f in fac if municipality is None or muni[f] == municipality]
+    before = covered(fac.values(), max_cost)
+    return min((before - covered([fac[f] for f in fac if f not in sub], max_cost), set(sub))
+               for sub in itertools.combinations(closable, k))
+
+
+def test_closure_no_overload_remains(loaded):
+    with psycopg.connect(f"dbname={loaded}") as c:
+        rows = c.execute("SELECT p.proname, p.oid::regprocedure::text FROM pg_proc p "
+                         "WHERE p.pronamespace = 'welfare'::regnamespace AND p.proname IN "
+                         "('closure_plan', 'run_closure_plan', '_closure_plan', '_run_closure_plan') "
+                         "ORDER BY 1").fetchall()
+    assert [r[0] for r in rows] == ["_closure_plan", "_run_closure_plan", "closure_plan", "run_closure_plan"]
+    assert all(r[1].endswith("boolean,double precision,text)") for r in rows)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_closure_facility_municipality_hand_and_brute_force(border, k):
+    q = ("SELECT site_id, closed, objective, covered_before, covered_after, status FROM welfare.closure_plan("
+         "'rsa', %s, 2023, 1000, facility_municipality => %s) ORDER BY site_id")
+    anywhere = border.execute(q, [k, None]).fetchall()
+    milan = border.execute(q, [k, tc.MUNI]).fetchall()
+    loss_any, closed_any = brute_closure_muni(k)
+    loss_in, closed_in = brute_closure_muni(k, tc.MUNI)
+    # hand: k = 1 -> close G1 (82.5) anywhere, F2 (150) in Milan; k = 2 -> G1 + F2 (232.5), F1 + F2 (405)
+    assert (loss_any, loss_in) == ({1: (82.5, 150.0), 2: (232.5, 405.0)}[k])
+    assert {r[0] for r in anywhere if r[1]} == closed_any
+    assert {r[0] for r in milan if r[1]} == closed_in and "G1" not in closed_in
+    assert [r[0] for r in milan] == ["F1", "F2", "G1"]          # G1 still in the model, open
+    assert milan[0][2] == pytest.approx(loss_in) and anywhere[0][2] == pytest.approx(loss_any)
+    assert milan[0][3] == pytest.approx(487.5) and milan[0][4] == pytest.approx(487.5 - loss_in)
+    assert milan[0][5] == "optimal"
+
+
+def test_closure_facility_municipality_equals_core(border):
+    import pandas as pd
+    t = core_tables()
+    g = pd.DataFrame([(G1[0], G1[1], "rsa", "Casa Oltre", "Comune vicino", 10.0, None, None, True, "test",
+                       tc.pt(*G1[2]).wkb)], columns=t["facility"].columns)
+    t["facility"] = pd.concat([t["facility"], g], ignore_index=True)
+    sites, _, summary = zone_models.closure_plan(t, "rsa", 1, 2023, max_cost=1500.0, keep=["F1"],
+                                                 facility_municipality=tc.MUNI)
+    rows = border.execute("SELECT site_id, closed, objective FROM welfare.closure_plan('rsa', 1, 2023, 1500, "
+                          "ARRAY['F1'], facility_municipality => %s) ORDER BY site_id", [tc.MUNI]).fetchall()
+    sites = sites.sort_values("site_id")
+    assert [r[1] for r in rows] == (~sites["chosen"]).tolist() == [False, True, False]
+    assert rows[0][2] == pytest.approx(summary["objective"])
+
+
+def test_run_closure_plan_with_municipality_is_stored(border):
+    run = border.execute("SELECT welfare.run_closure_plan('rsa', 1, 2023, 1000, facility_municipality => %s)",
+                         [tc.MUNI]).fetchone()[0]
+    site = border.execute("SELECT site_id, chosen FROM welfare.optimise_site WHERE run_id = %s ORDER BY site_id",
+                          [run]).fetchall()
+    summ = border.execute("SELECT objective, p FROM welfare.optimise_summary WHERE run_id = %s", [run]).fetchone()
+    params = border.execute("SELECT parameters->>'facility_municipality' FROM welfare.run WHERE run_id = %s",
+                            [run]).fetchone()[0]
+    assert site == [("F1", True), ("F2", False), ("G1", True)]
+    assert summ == (pytest.approx(150.0), 2) and params == tc.MUNI
+
+
+@pytest.mark.parametrize("sql,match", [
+    ("welfare.closure_plan('rsa', 3, 2023, facility_municipality => '015146')", "only 2 of type 'rsa'"),
+    ("welfare.closure_plan('rsa', 2, 2023, keep => ARRAY['F1'], facility_municipality => '015146')", "only 1 of"),
+    ("welfare.closure_plan('rsa', 1, 2023, facility_municipality => '099999')", "in municipality '099999'"),
+])
+def test_closure_facility_municipality_errors_are_clean(border, sql, match):
+    with pytest.raises(psycopg.Error) as err:
+        border.execute(f"SELECT * FROM {sql}")
+    assert err.value.sqlstate == "22023" and match in str(err.value)
+    assert "Traceback" not in str(err.value)
+    border.rollback()

@@ -301,9 +301,11 @@ def test_definer_functions_are_the_only_ones_and_pinned(db):
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
          WHERE n.nspname IN ('welfare', 'welfare_bi')""").fetchall()
     definers = sorted(r[0] for r in rows if r[1])
-    assert definers == ["welfare._set_role_membership(boolean,text,text)",
+    assert definers == ["welfare._log_run_failure(text)",
+                        "welfare._set_role_membership(boolean,text,text)",
                         "welfare.log_run_finish(bigint,text,text)",
-                        "welfare.log_run_start(text,jsonb)"]
+                        "welfare.log_run_start(text,jsonb)",
+                        "welfare.run_published(text,jsonb)"]
     unpinned = [r[0] for r in rows if not any(c.startswith("search_path=pg_catalog")
                                               for c in (r[2] or []))]
     assert unpinned == []
@@ -355,6 +357,11 @@ def test_dump_and_restore_gives_the_same_bi_results(city, tmp_path):
     query = ("SELECT zone_id, target_id, demand, incidence_per_100, coverage_per_100, gap "
              "FROM welfare_bi.zone_indicators ORDER BY zone_id, target_id")
     with psycopg.connect(f"dbname={src}") as c:
+        # a setting changed by an admin (an override row: dumped, unlike the defaults)
+        c.execute("SET ROLE welfare_admin")
+        c.execute("UPDATE welfare.setting SET value = '0.9' WHERE name = 'dominance_k'")
+        c.execute("RESET ROLE")
+        c.commit()
         want = c.execute(query).fetchall()
         members = c.execute("SELECT * FROM welfare.provider_member ORDER BY 1").fetchall()
         runs = c.execute("SELECT run_id, kind, run_by, status FROM welfare.run ORDER BY 1").fetchall()
@@ -376,6 +383,10 @@ def test_dump_and_restore_gives_the_same_bi_results(city, tmp_path):
         with psycopg.connect(f"dbname={dst}") as c:
             assert c.execute(query).fetchall() == want
             assert c.execute("SELECT * FROM welfare.provider_member ORDER BY 1").fetchall() == members
+            assert c.execute("SELECT welfare.setting_value('dominance_k'), value, "
+                             "(SELECT changed_by FROM welfare.setting_override o WHERE o.name = s.name) "
+                             "FROM welfare.setting s WHERE name = 'dominance_k'"
+                             ).fetchone() == ("0.9", "0.85", "welfare_admin")
             assert c.execute("SELECT run_id, kind, run_by, status FROM welfare.run "
                              "ORDER BY 1").fetchall() == runs
             # privileges and row-level security come back with the extension script
@@ -389,3 +400,5 @@ def test_dump_and_restore_gives_the_same_bi_results(city, tmp_path):
     finally:
         with admin_conn() as a:
             a.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dst)))
+        with psycopg.connect(f"dbname={src}") as c:
+            c.execute("DELETE FROM welfare.setting_override WHERE name = 'dominance_k'")

@@ -125,13 +125,17 @@ def test_bad_changes_and_failed_runs_leave_nothing(loaded):
         assert "needs capacity" in str(e.value) and "Traceback" not in str(e.value)
         c.execute("SELECT welfare.add_scenario_change(%s, 'close', %s)",
                   [sid, Jsonb({"facility_id": "NOPE"})])
-        before = c.execute("SELECT (SELECT count(*) FROM welfare.run), "
-                           "(SELECT count(*) FROM welfare.scenario_result)").fetchone()
+        counts = ("SELECT (SELECT count(*) FROM welfare.run WHERE status <> 'failed'), "
+                  "(SELECT count(*) FROM welfare.scenario_result)")
+        before = c.execute(counts).fetchone()
         with pytest.raises(psycopg.errors.ForeignKeyViolation, match="NOPE"):
             c.execute("SELECT welfare.run_scenario(%s, 'neighbourhood', 2023)", [sid])
-        after = c.execute("SELECT (SELECT count(*) FROM welfare.run), "
-                          "(SELECT count(*) FROM welfare.scenario_result)").fetchone()
-    assert before == after
+        c.rollback()
+        assert c.execute(counts).fetchone() == before
+        # only the failure itself is on record, outside the rolled-back transaction
+        kind, message = c.execute("SELECT kind, message FROM welfare.run WHERE status = 'failed' "
+                                  "ORDER BY run_id DESC LIMIT 1").fetchone()
+    assert kind == "scenario" and "NOPE" in message
 
 
 def test_privacy_between_owners(loaded, analysts):
@@ -204,3 +208,61 @@ def test_bi_view_every_column_commented(loaded):
             "'welfare_bi.scenario_comparison'::regclass AND a.attnum > 0 "
             "AND col_description(a.attrelid, a.attnum) IS NULL").fetchall()
     assert missing == []
+
+
+def test_bi_view_rounds_the_parts_of_demand_changes(loaded):
+    """Published demand rows: parts rounded to sum exactly to the published change (by hand)."""
+    plan = [
+        # pop_0_2 in N1: 40 -> 43.4; published 40 -> 45 (43.4 -> 43 -> 45), change 5,
+        # raw part 3.4 (/5 = .68: floor 0, the missing unit) -> 5
+        ("demand", {"target_id": "pop_0_2", "zone_ids": ["015146-N1"], "mode": "delta",
+                    "value": 3.4}),
+        # pop_65plus in N2: 100 -> 96.6; published 100 -> 95, change -5; part -3.4 -> -5
+        ("demand", {"target_id": "pop_65plus", "zone_ids": ["015146-N2"], "mode": "delta",
+                    "value": -3.4}),
+        # alone_65plus in N4: 0 -> 5, suppressed: change and parts hidden
+        ("demand", {"target_id": "alone_65plus", "zone_ids": ["015146-N4"], "mode": "set",
+                    "value": 5}),
+        CLOSE_F2]
+    with session(loaded) as c:
+        sid = make(c, "small demand changes", plan, shared=True)
+        run_id = c.execute("SELECT welfare.run_scenario(%s, 'neighbourhood', 2023)",
+                           [sid]).fetchone()[0]
+        cols = ["zone_id", "target_id", "measure", "base", "scenario", "change",
+                "demand_effect", "supply_effect", "catchment_effect"]
+        bi = pd.DataFrame(c.execute(
+            f"SELECT {', '.join(cols)} FROM welfare_bi.scenario_comparison WHERE run_id = %s",
+            [run_id]).fetchall(), columns=cols)
+        raw = stored(c, run_id)
+    dem = bi[bi.measure == "demand"].set_index(["zone_id", "target_id"])
+    assert len(dem) == 12  # 4 neighbourhoods x 3 targets
+
+    def row(z, t):
+        return [None if pd.isna(v) else float(v) for v in dem.loc[
+            (f"015146-{z}", t), ["base", "scenario", "change", "demand_effect",
+                                 "supply_effect", "catchment_effect"]]]
+
+    assert row("N1", "pop_0_2") == [40, 45, 5, 5, 0, 0]
+    assert row("N2", "pop_65plus") == [100, 95, -5, -5, 0, 0]
+    assert row("N4", "alone_65plus") == [0, None, None, None, None, None]
+    assert row("N1", "alone_65plus") == [120, 120, 0, 0, 0, 0]
+    # the raw rows keep the unrounded values for analysts
+    r = raw[(raw.measure == "demand") & (raw.zone_id == "015146-N1") &
+            (raw.target_id == "pop_0_2")].iloc[0]
+    assert r.change == pytest.approx(3.4) and r.demand_effect == pytest.approx(3.4)
+    # every published demand figure: a multiple of 5, none in 1-7, parts sum to the change
+    shown = dem[dem["change"].notna()]
+    parts = shown[["demand_effect", "supply_effect", "catchment_effect"]].astype(float)
+    np.testing.assert_array_equal(parts.sum(axis=1), shown["change"].astype(float))
+    figures = dem[["base", "scenario", "change", "demand_effect", "supply_effect",
+                   "catchment_effect"]].to_numpy(dtype=float).ravel()
+    figures = figures[~np.isnan(figures)]
+    np.testing.assert_array_equal(figures % 5, 0)
+    counts = dem[["base", "scenario"]].to_numpy(dtype=float).ravel()
+    assert not ((counts >= 1) & (counts <= 7)).any()
+    # the access rows of the closed F2 keep their (rate) parts, summing to the change
+    acc = bi[(bi.measure == "access") & bi["change"].notna()]
+    assert len(acc) > 0
+    np.testing.assert_allclose(acc[["demand_effect", "supply_effect", "catchment_effect"]]
+                               .astype(float).sum(axis=1), acc["change"].astype(float),
+                               atol=1e-12)

@@ -32,6 +32,7 @@ from ._assign import nearest_open
 from ._inputs import (Pairs, as_pairs, as_progress, check_capacities, check_max_cost, check_p,
                       check_predefined, check_time_limit, check_weights, require_reach)
 from ._milp import Model, no_solution, relative_gap, safe_presolve, solver_name
+from ._reduce import coverage_groups
 from .result import LocationResult
 
 _EPS = 1e-6
@@ -301,7 +302,7 @@ def _p_median_cap(pairs, w, p, pre, q, fulfill, clock, prog):
 # --------------------------------------------------------------------------- MCLP
 
 def mclp(cost, weights, max_cost, p, predefined=(), capacities=None, time_limit=None, *,
-         progress=None) -> LocationResult:
+         progress=None, reduce_demand=True) -> LocationResult:
     """Maximal covering location problem: open ``p`` sites covering the most weight.
 
     A point is covered when an open site lies within ``max_cost``
@@ -328,6 +329,13 @@ def mclp(cost, weights, max_cost, p, predefined=(), capacities=None, time_limit=
         & \\displaystyle\\sum_{j \\in J} y_j = p, \\quad y_j = 1 \\ (j \\in P) &
         \\end{array}
 
+    With ``reduce_demand`` (the default) the points that reach the same set
+    of sites within ``max_cost`` are merged into one carrying their summed
+    weight, and points that reach none leave the model (counted as
+    uncovered), before the MIP is built. This is exact: the optimum is the
+    same; a merged point's split (capacitated) is given to each of its
+    members. ``reduce_demand=False`` solves the formulation above as written.
+
     Returns
     -------
     LocationResult
@@ -343,19 +351,21 @@ def mclp(cost, weights, max_cost, p, predefined=(), capacities=None, time_limit=
     p = check_p(p, pairs.m, len(pre))
     q = check_capacities(capacities, pairs.m)
     prog(5)
+    red = coverage_groups(pairs, w) if reduce_demand else None
+    mp, mw = (pairs, w) if red is None else (red.pairs, red.weights)
     model = Model()
-    y0 = _site_vars(model, pairs.m, pre, p)
-    k = len(pairs.row)
+    y0 = _site_vars(model, mp.m, pre, p)
+    k = len(mp.row)
     if q is None:
-        reach = pairs.reach_count() > 0
-        z0 = model.add_vars(-w, lb=0.0, ub=reach.astype(float))
-        model.add_rows(np.r_[np.arange(pairs.n), pairs.row], np.r_[z0 + np.arange(pairs.n), y0 + pairs.col],
-                       np.r_[np.ones(pairs.n), -np.ones(k)], pairs.n, -np.inf, 0.0)
+        reach = mp.reach_count() > 0
+        z0 = model.add_vars(-mw, lb=0.0, ub=reach.astype(float))
+        model.add_rows(np.r_[np.arange(mp.n), mp.row], np.r_[z0 + np.arange(mp.n), y0 + mp.col],
+                       np.r_[np.ones(mp.n), -np.ones(k)], mp.n, -np.inf, 0.0)
     else:
-        x0 = model.add_vars(-w[pairs.row], lb=0.0, ub=1.0)
-        model.add_rows(pairs.row, x0 + np.arange(k), np.ones(k), pairs.n, -np.inf, 1.0)
-        _link(model, pairs, x0, y0)
-        _capacity_rows(model, pairs, x0, y0, w, q)
+        x0 = model.add_vars(-mw[mp.row], lb=0.0, ub=1.0)
+        model.add_rows(mp.row, x0 + np.arange(k), np.ones(k), mp.n, -np.inf, 1.0)
+        _link(model, mp, x0, y0)
+        _capacity_rows(model, mp, x0, y0, mw, q)
     prog(20)
     out = model.solve(clock.left(), presolve=safe_presolve(q is not None, pre))
     _finish(out, "MCLP", clock, "MCLP: no feasible choice of sites", "check p and the predefined sites")
@@ -372,7 +382,10 @@ def mclp(cost, weights, max_cost, p, predefined=(), capacities=None, time_limit=
         return _result(clock, is_open, covered, out.status, bound, assignment=assignment,
                        covered=covered, total=w.sum())
     x = out.x[x0:x0 + k]
-    alloc, assignment = _allocation(pairs, x)
+    alloc, assignment = _allocation(mp, x)
+    if red is not None:
+        alloc = red.expand_rows(alloc)
+        assignment = np.where(red.group >= 0, assignment[np.maximum(red.group, 0)], -1)
     covered = float(np.asarray(alloc.sum(axis=1)).ravel() @ w)
     if out.status == "optimal":
         bound = covered

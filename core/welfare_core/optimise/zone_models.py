@@ -78,12 +78,14 @@ def _inputs(tables, service_type_id, period, max_cost, candidates, candidate_mun
     else:
         cand = None if not candidates else (cand.iloc[0:0] if cand is not None else None)
     ids = fac["facility_id"].astype(str).tolist()
+    munis = fac["municipality_code"].astype(str).tolist() if "municipality_code" in fac else [None] * len(fac)
     names = fac["name"].astype(str).tolist() if "name" in fac else [None] * len(fac)
     cap = fac["capacity"].to_numpy(dtype=float).tolist()
     geoms = fac["geometry"].tolist()
     kinds = ["existing"] * len(fac)
     if cand is not None and len(cand):
         ids += cand["site_id"].astype(str).tolist()
+        munis += cand["municipality_code"].astype(str).tolist() if "municipality_code" in cand else [None] * len(cand)
         names += cand["name"].astype(str).tolist() if "name" in cand else [None] * len(cand)
         cap += cand["max_capacity"].to_numpy(dtype=float).tolist()
         geoms += cand["geometry"].tolist()
@@ -94,6 +96,7 @@ def _inputs(tables, service_type_id, period, max_cost, candidates, candidate_mun
     s_xy = za.zone_points(geoms)
     return dict(stype=stype, cutoff=cutoff, origins=origins, weights=weights, o_xy=o_xy, s_xy=s_xy,
                 ids=ids, names=names, capacity=np.asarray(cap, dtype=float), kinds=np.asarray(kinds),
+                municipality=np.asarray(munis, dtype=object),
                 n_existing=len(fac), cost_unit=stype["cost_unit"], mode=stype["travel_mode"],
                 period=period)
 
@@ -168,8 +171,11 @@ def optimise_locations(tables, service_type_id, period, model="mclp", new_sites=
     return sites, allocation, {k: summary[k] for k in SUMMARY_KEYS}
 
 
-def _locate(model, dense, w, cutoff, n_exist, new_sites, cap, time_limit, ids, kinds, names, s_xy, origins):
-    """Solve ``model`` on dense costs, the first ``n_exist`` columns open; frames as documented above."""
+def _locate(model, dense, w, cutoff, n_exist, new_sites, cap, time_limit, ids, kinds, names, s_xy, origins,
+            groups=None):
+    """Solve ``model`` on dense costs, the first ``n_exist`` columns open; frames as documented above.
+
+    ``groups`` (equity only): a label per demand point; the worst group's gap is minimised."""
     import pandas as pd
 
     m = dense.shape[1]
@@ -184,7 +190,7 @@ def _locate(model, dense, w, cutoff, n_exist, new_sites, cap, time_limit, ids, k
             raise InputError("capacitated: p_center has no capacitated form; use mclp or p_median")
         res = classic.p_center(dense, p, predefined=pre, time_limit=time_limit)
     else:
-        res = welfare_models.equity(dense, w, cutoff, p, predefined=pre, capacities=cap,
+        res = welfare_models.equity(dense, w, cutoff, p, groups=groups, predefined=pre, capacities=cap,
                                     time_limit=time_limit).location
     return _frames(model, res, dense, w, cutoff, n_exist, new_sites, cap, ids, kinds, names, s_xy, origins)
 
@@ -234,12 +240,19 @@ def _frames(model, res, dense, w, cutoff, n_exist, new_sites, cap, ids, kinds, n
 
 def locate_points(model, demand_xy, weights, candidate_xy, new_sites, max_cost, *, existing_xy=None,
                   candidate_capacity=None, existing_capacity=None, demand_ids=None, candidate_ids=None,
-                  existing_ids=None, time_limit=None, progress=None):
+                  existing_ids=None, time_limit=None, progress=None, cost=None, cost_unit="m", groups=None):
     """:func:`optimise_locations` on plain points (planar metres): the QGIS door's generic form.
 
     Sites are the existing points (always open) followed by the candidates;
     capacities make the model capacitated (both must then be given when
-    there are existing points). Returns ``(sites, allocation, summary)``.
+    there are existing points). ``cost``: an ``(n, existing + candidates)``
+    dense array (``np.inf`` = unreachable) or CostMatrix (e.g.
+    :func:`welfare_core.costs.from_od_table` over network costs) used instead
+    of the planar distances, columns in the site order above, ``max_cost``
+    in its unit (``cost_unit``, reported in the summary). ``groups`` (model
+    ``equity`` only): a label per demand point (e.g. its district); the
+    worst group's coverage gap is minimised instead of the worst point's.
+    Returns ``(sites, allocation, summary)``.
     """
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}", hint=f"use one of {', '.join(MODELS)}")
@@ -260,7 +273,20 @@ def locate_points(model, demand_xy, weights, candidate_xy, new_sites, max_cost, 
         raise InputError(f"max_cost: {model} needs the coverage cutoff")
     w = np.asarray(weights, dtype=float).ravel()
     s_xy = np.vstack([e_xy, c_xy])
-    dense = np.hypot(d_xy[:, None, 0] - s_xy[None, :, 0], d_xy[:, None, 1] - s_xy[None, :, 1])
+    if cost is None:
+        dense = np.hypot(d_xy[:, None, 0] - s_xy[None, :, 0], d_xy[:, None, 1] - s_xy[None, :, 1])
+    else:
+        dense = _given_costs(cost, (len(d_xy), len(s_xy)))
+    if groups is not None:
+        if model != "equity":
+            raise InputError(f"groups: only the equity model uses groups, not {model}",
+                             hint="choose model equity or leave groups out")
+        groups = np.asarray(groups, dtype=object).ravel()
+        if groups.shape != (len(d_xy),):
+            raise InputError(f"groups: expected {len(d_xy)} labels (one per demand point), got {groups.size}")
+        if any(g is None or (isinstance(g, float) and g != g) for g in groups):
+            raise InputError("groups: a demand point has no group", hint="fill in the group of every demand point")
+        groups = groups.astype(str)
     cap = None
     if candidate_capacity is not None:
         if n_exist and existing_capacity is None:
@@ -274,10 +300,23 @@ def locate_points(model, demand_xy, weights, candidate_xy, new_sites, max_cost, 
     if progress:
         progress(20)
     sites, allocation, summary = _locate(model, dense, w, cutoff, n_exist, new_sites, cap, time_limit, ids, kinds,
-                                         [None] * len(ids), s_xy, origins)
+                                         [None] * len(ids), s_xy, origins, groups)
+    summary["cost_unit"] = cost_unit
     if progress:
         progress(100)
     return sites, allocation, {k: summary[k] for k in SUMMARY_KEYS}
+
+
+def _given_costs(cost, shape):
+    """A caller's cost (dense array or CostMatrix) as a dense array of ``shape``, ``np.inf`` = unreachable."""
+    if isinstance(cost, np.ndarray):
+        dense = costs_mod.dense_array(cost, "cost")
+    else:
+        dense = cost.to_dense()
+    if dense.shape != tuple(shape):
+        raise InputError(f"cost: expected shape {tuple(shape)} (demand points x sites, existing first), "
+                         f"got {dense.shape}")
+    return dense
 
 
 def allocate_capacity_plan(tables, service_type_id, period, budget, *, max_cost=None, uptake=None,
@@ -394,7 +433,7 @@ def _keep_index(keep, ids, what="keep"):
 
 
 def closure_plan(tables, service_type_id, k, period, *, max_cost=None, keep=None, capacitated=False,
-                 time_limit=None, progress=None):
+                 time_limit=None, progress=None, facility_municipality=None):
     """Which ``k`` facilities of a service type (active in ``period``) to close with the least coverage loss.
 
     Coverage is the demand (the weights of :func:`optimise_locations`) within
@@ -407,13 +446,32 @@ def closure_plan(tables, service_type_id, k, period, *, max_cost=None, keep=None
     one after closing, and ``summary["objective"]`` is the coverage lost
     (``covered_before - covered_after``, proven least when ``status`` is
     ``optimal``); ``model`` is ``closure`` and ``p`` the facilities kept.
-    Candidate sites are not considered.
+    Candidate sites are not considered. ``facility_municipality`` (an ISTAT
+    code): only that municipality's facilities may be closed; the others
+    (e.g. a neighbouring comune's) stay open and keep covering the demand
+    near the border, as if listed in ``keep``.
     """
     inp = _inputs(tables, service_type_id, period, max_cost, False)
     m = inp["n_existing"]
     if m == 0:
         raise InputError(f"no facility of type {service_type_id!r} is active in {period}: nothing to close")
     keep_idx = _keep_index(keep, inp["ids"])
+    if facility_municipality is not None:
+        muni = inp["municipality"][:m]
+        if any(x is None for x in muni):
+            raise InputError("facility_municipality: the facilities carry no municipality_code",
+                             hint="load facility with its municipality_code column")
+        inside = muni == str(facility_municipality)
+        if not inside.any():
+            raise InputError(f"facility_municipality: no facility of type {service_type_id!r} active in {period} "
+                             f"is in municipality {facility_municipality!r}",
+                             hint="check the ISTAT code (6 digits, e.g. '015146') or drop facility_municipality")
+        closable = int((inside & ~np.isin(np.arange(m), keep_idx)).sum())
+        if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k > closable:
+            raise InputError(f"k: cannot close {k} facilities: only {closable} of type {service_type_id!r} in "
+                             f"municipality {facility_municipality!r} may close",
+                             hint="lower k, shorten keep or drop facility_municipality")
+        keep_idx = sorted(set(keep_idx) | set(np.flatnonzero(~inside).tolist()))
     dense = _costs(inp, None)
     if progress:
         progress(20)

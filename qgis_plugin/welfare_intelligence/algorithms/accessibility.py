@@ -10,7 +10,7 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
 from . import helpdoc
-from .base import WelfareAlgorithm
+from .base import VALUES_SWITCH, WelfareAlgorithm
 from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, GraduateOnLoad, field_types,
                            note_left_out, output_frame, read_model, sensitive_targets,
                            style_on_load, zone_geometry)
@@ -25,6 +25,7 @@ _TEXT = ("zone_id", "level", "parent_id", "municipality_code", "service_type_id"
 class Accessibility(WelfareAlgorithm):
     ALG_ID = "accessibility"
     GROUP = "accessibility"
+    PUBLICATION = VALUES_SWITCH  # published unless VALUES = raw
 
     def declare(self):
         from welfare_core.model import ZONE_LEVELS
@@ -64,10 +65,12 @@ class Accessibility(WelfareAlgorithm):
         rows = zone_accessibility(tables, service_type, period, level, method=method,
                                   max_cost=max_cost, progress=progress.scaled(45, 85))
         if not raw:
+            # access computed again on the published demands (welfare_core.privacy)
             from welfare_core.privacy import DEFAULT
-            from welfare_core.zone_access import publish_accessibility
-            pub = publish_accessibility(rows, DEFAULT, sensitive=sensitive_targets(tables),
-                                        level=level)
+            from welfare_core.zone_access import published_accessibility
+            pub = published_accessibility(tables, service_type, period, level, rules=DEFAULT,
+                                          sensitive=sensitive_targets(tables), rows=rows,
+                                          method=method, max_cost=max_cost)
             note_left_out(pub["published"], feedback)
             rows = pub[pub["published"]]
         feedback.pushInfo(f"{len(rows)} zone × target rows for service type {service_type} "

@@ -6,19 +6,21 @@ candidate sites (capacity 0, at most their maximum field), all in one
 projected metric CRS; the core computes planar distances within MAX_COST and
 solves exactly (HiGHS). Writes the sites with the capacity added, the
 demand -> site flows as lines and a one-row summary (unmet demand before and
-after, spend, status, gap).
+after, spend, status, gap). An optional OD table (e.g. network costs from
+welfare:cost_matrix) replaces the planar distances; MAX_COST is then in its unit.
 """
 from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
                        QgsProcessingParameterNumber)
 
-from .base import WelfareAlgorithm
-from .optimise_locations import (add_layers, add_outputs, read_points, working_crs, write_lines, write_sites,
-                                 write_summary)
+from .base import RAW, WelfareAlgorithm
+from .optimise_locations import (add_layers, add_od_table, add_outputs, read_od, read_points, working_crs,
+                                 write_lines, write_sites, write_summary)
 
 
 class AllocateCapacity(WelfareAlgorithm):
     ALG_ID = "allocate_capacity"
     GROUP = "optimisation"
+    PUBLICATION = RAW  # demand served / unmet: raw counts
 
     def declare(self):
         kinds = [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
@@ -41,6 +43,7 @@ class AllocateCapacity(WelfareAlgorithm):
         self.add(QgsProcessingParameterNumber("UNIT_COST", "UNIT_COST", num, defaultValue=1.0, minValue=0.0))
         self.add(QgsProcessingParameterNumber("MAX_INCREASE", "MAX_INCREASE", num, optional=True, minValue=0.0))
         self.add(QgsProcessingParameterNumber("TIME_LIMIT", "TIME_LIMIT", num, defaultValue=60.0, minValue=0.1))
+        add_od_table(self)
         add_outputs(self)
 
     def compute(self, parameters, context, feedback, progress):
@@ -70,7 +73,13 @@ class AllocateCapacity(WelfareAlgorithm):
         module = num("MODULE_SIZE")
         kmax = np.where(np.isfinite(limit), np.floor(limit / module + 1e-9) if module > 0 else 0.0, 1e9)
         max_cost = num("MAX_COST")
-        cm = costs.euclidean(d_xy, s_xy, max_cost)
+        if parameters.get("OD_TABLE") not in (None, "") and set(f_ids) & set(c_ids):
+            from welfare_core.errors import InputError
+            raise InputError("OD_TABLE: FACILITIES and CANDIDATES share ids, so the table's rows cannot be "
+                             "matched", hint="choose id fields that tell them apart")
+        od, _ = read_od(self, parameters, context, feedback, d_ids, ids,
+                        ["DEMAND_ID", "FACILITY_ID"] + (["CANDIDATE_ID"] if len(c_ids) else []))
+        cm = costs.euclidean(d_xy, s_xy, max_cost) if od is None else od.within(max_cost)
         res = allocate_capacity(cm, d_vals[weight], max_cost, cap0, num("BUDGET"), module_size=module,
                                 unit_cost=num("UNIT_COST"), max_modules=kmax, time_limit=num("TIME_LIMIT"),
                                 progress=progress.scaled(20, 85))

@@ -37,6 +37,17 @@ Example, a complete algorithm (plus its two help files and a line in
 
 Import the core inside ``compute`` (not at module level): QGIS loads every
 algorithm at start-up and pandas would slow it down.
+
+Every algorithm also declares ``PUBLICATION``, whether its output may be
+published (issue #9): ``PUBLISHED`` (privacy rules always applied), ``RAW``
+(raw counts), ``NO_COUNTS`` (no counts of people), ``VALUES_SWITCH`` (its
+VALUES parameter: published by default, raw on request) or ``FROM_INPUT``
+(derived from ``PUBLICATION_INPUT``: as safe as that layer, known only when a
+welfare algorithm marked it).  The base class adds the string output
+PUBLICATION (``safe`` / ``not_safe`` / ``no_counts``), writes one line to the
+log, marks the output layers it can reach (custom property
+``welfare/publication``) and adds a section to the help.  An algorithm whose
+status depends on more than that overrides ``publication()``.
 """
 from __future__ import annotations
 
@@ -44,10 +55,10 @@ import os
 from dataclasses import dataclass
 
 from qgis.core import (QgsCoordinateReferenceSystem, QgsFeatureRequest, QgsProcessing,
-                       QgsProcessingAlgorithm, QgsProcessingException,
+                       QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingOutputString,
                        QgsProcessingParameterCrs, QgsProcessingParameterDefinition,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
-                       QgsWkbTypes)
+                       QgsProcessingUtils, QgsVectorLayer, QgsWkbTypes)
 from qgis.PyQt.QtGui import QIcon
 
 from .. import PLUGIN_DIR
@@ -94,6 +105,28 @@ _SINK_TYPES = {"MultiPolygon": (QgsProcessing.TypeVectorPolygon, QgsWkbTypes.Mul
                "Point": (QgsProcessing.TypeVectorPoint, QgsWkbTypes.Point),
                None: (QgsProcessing.TypeVector, QgsWkbTypes.NoGeometry)}
 
+# Publication status (``WelfareAlgorithm.PUBLICATION``): what an algorithm declares ...
+PUBLISHED, RAW, NO_COUNTS = "published", "raw", "no_counts"
+VALUES_SWITCH = "values"  # the VALUES parameter (model_inputs.VALUES) decides
+FROM_INPUT = "input"      # as safe as the layer PUBLICATION_INPUT
+PUBLICATION_KINDS = (PUBLISHED, RAW, NO_COUNTS, VALUES_SWITCH, FROM_INPUT)
+# ... and what a run reports: the string output PUBLICATION (stable codes, used in models)
+PUBLICATION = "PUBLICATION"
+SAFE, NOT_SAFE = "safe", "not_safe"
+PUBLICATION_CODES = (SAFE, NOT_SAFE, NO_COUNTS)
+LAYER_PROPERTY = "welfare/publication"  # custom property of the output layers: the code
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Whether a run's output is safe to publish: ``code`` (PUBLICATION_CODES) and why."""
+    code: str
+    reason: str  # in the QGIS language
+
+    def line(self) -> str:
+        """The log line, e.g. "Safe to publish: privacy rules applied (...)"."""
+        return helpdoc.publication_line(self.code, self.reason, helpdoc.language())
+
 
 @dataclass
 class Inputs:
@@ -128,6 +161,8 @@ def error_text(error) -> str:
 class WelfareAlgorithm(QgsProcessingAlgorithm):
     ALG_ID = ""
     GROUP = "data"
+    PUBLICATION = None          # one of PUBLICATION_KINDS: every algorithm declares it
+    PUBLICATION_INPUT = "INDICATORS"  # the input layer of a FROM_INPUT algorithm
 
     def __init__(self):
         super().__init__()
@@ -141,6 +176,35 @@ class WelfareAlgorithm(QgsProcessingAlgorithm):
     def compute(self, parameters, context, feedback, progress) -> dict:
         """Do the work; ``progress`` is a welfare_core Progress (0-100, may cancel)."""
         raise NotImplementedError
+
+    def publication(self, parameters, context) -> Publication:
+        """Whether this run's output is safe to publish, from ``PUBLICATION``."""
+        lang = helpdoc.language()
+        kind = self.PUBLICATION
+        if kind == VALUES_SWITCH:
+            from .model_inputs import RAW as RAW_VALUES
+            kind = RAW if self.parameterAsEnum(parameters, "VALUES", context) == RAW_VALUES \
+                else PUBLISHED
+            if kind == RAW:
+                return Publication(NOT_SAFE, helpdoc.PUBLICATION_REASONS["raw_values"][lang])
+        if kind == PUBLISHED:
+            from welfare_core.privacy import DEFAULT
+            return Publication(SAFE, helpdoc.rules_text(DEFAULT, lang))
+        if kind == RAW:
+            return Publication(NOT_SAFE, helpdoc.PUBLICATION_REASONS["raw"][lang])
+        if kind == NO_COUNTS:
+            return Publication(NO_COUNTS, helpdoc.PUBLICATION_REASONS["no_counts"][lang])
+        if kind == FROM_INPUT:
+            key = self.PUBLICATION_INPUT
+            layer = self.parameterAsVectorLayer(parameters, key, context)
+            mark = layer.customProperty(LAYER_PROPERTY) if layer is not None else None
+            if mark == SAFE:
+                return Publication(SAFE, helpdoc.PUBLICATION_REASONS["input_safe"][lang]
+                                   .format(key=key))
+            return Publication(NOT_SAFE, helpdoc.PUBLICATION_REASONS["input_unknown"][lang]
+                               .format(key=key))
+        # not declared: never claim safety
+        return Publication(NOT_SAFE, helpdoc.PUBLICATION_REASONS["undeclared"][lang])
 
     # --- QGIS API, from the declaration ----------------------------------------
     def name(self):
@@ -160,7 +224,9 @@ class WelfareAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self):  # noqa: N802
         params = [(p.name(), p.description(), p.help()) for p in self.parameterDefinitions()]
-        return self.help().html(PARAMETERS_HEADING[helpdoc.language()], params or None)
+        lang = helpdoc.language()
+        return (self.help().html(PARAMETERS_HEADING[lang], params or None)
+                + helpdoc.publication_html(self.PUBLICATION, lang, key=self.PUBLICATION_INPUT))
 
     def helpUrl(self):  # noqa: N802
         return HELP_URL
@@ -177,15 +243,33 @@ class WelfareAlgorithm(QgsProcessingAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802
         self._tables = {}
         self.declare()
+        self.addOutput(QgsProcessingOutputString(
+            PUBLICATION, helpdoc.PUBLICATION_LABEL[helpdoc.language()]))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         from welfare_core.errors import WelfareError
         from welfare_core.progress import Progress
         progress = Progress(feedback.setProgress, feedback.isCanceled)
         try:
-            return self.compute(parameters, context, feedback, progress)
+            results = self.compute(parameters, context, feedback, progress)
+            status = self.publication(parameters, context)
         except WelfareError as e:
             raise QgsProcessingException(error_text(e)) from None
+        (feedback.pushWarning if status.code == NOT_SAFE else feedback.pushInfo)(status.line())
+        self._mark_outputs(results, status, context)
+        results[PUBLICATION] = status.code
+        return results
+
+    def _mark_outputs(self, results, status, context):
+        """Mark the output layers already open (temporary layers) with the code, so that
+        a FROM_INPUT algorithm run on them knows; it is saved with the project."""
+        for key, value in results.items():
+            out = self.outputDefinition(key)
+            if out is None or out.type() != "outputVector" or not isinstance(value, str):
+                continue
+            layer = QgsProcessingUtils.mapLayerFromString(value, context, False)
+            if isinstance(layer, QgsVectorLayer):
+                layer.setCustomProperty(LAYER_PROPERTY, status.code)
 
     # --- parameters ------------------------------------------------------------
     def add(self, parameter: QgsProcessingParameterDefinition, *, advanced: bool = False):

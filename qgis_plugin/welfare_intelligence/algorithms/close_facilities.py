@@ -18,7 +18,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
                        QgsProcessingParameterNumber)
 
-from .base import WelfareAlgorithm
+from .base import RAW, WelfareAlgorithm
 from .optimise_locations import (add_layers, add_outputs, read_points, working_crs, write_lines, write_sites,
                                  write_summary)
 
@@ -33,6 +33,7 @@ def _max_cost(alg, parameters, context):
 class CloseFacilities(WelfareAlgorithm):
     ALG_ID = "close_facilities"
     GROUP = "optimisation"
+    PUBLICATION = RAW  # demand covered / lost: raw counts
 
     def declare(self):
         add_layers(self)
@@ -89,6 +90,7 @@ class CloseFacilities(WelfareAlgorithm):
 class SweepLocations(WelfareAlgorithm):
     ALG_ID = "sweep_locations"
     GROUP = "optimisation"
+    PUBLICATION = RAW  # demand covered / lost: raw counts
 
     def declare(self):
         add_layers(self)

@@ -7,7 +7,7 @@ ZONES layer (by parent_id). One polygon per zone × indicator × comparator.
 from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterNumber, QgsProcessingParameterString)
 
-from .base import WelfareAlgorithm
+from .base import FROM_INPUT, WelfareAlgorithm
 from .composite_index import (add_indicators, add_zones, district_map, read_indicators,
                               write_zone_sink)
 from .hot_spots import VALUE_COLUMNS
@@ -19,6 +19,7 @@ PEERS = ("size", "profile", "none")
 class CompareZones(WelfareAlgorithm):
     ALG_ID = "compare_zones"
     GROUP = "composite"
+    PUBLICATION = FROM_INPUT  # as safe as INDICATORS
 
     def declare(self):
         add_indicators(self)

@@ -12,7 +12,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterNumber,
                        QgsProcessingParameterString, QgsVectorLayer)
 
-from .base import WelfareAlgorithm
+from .base import FROM_INPUT, WelfareAlgorithm
 from .model_inputs import zone_geometry
 
 METHODS = ("svi", "imd", "ampi")
@@ -28,6 +28,7 @@ _POST_PROCESSORS = {}
 class CompositeIndex(WelfareAlgorithm):
     ALG_ID = "composite_index"
     GROUP = "composite"
+    PUBLICATION = FROM_INPUT  # as safe as INDICATORS
 
     def declare(self):
         add_indicators(self)

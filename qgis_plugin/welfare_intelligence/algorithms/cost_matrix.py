@@ -5,7 +5,10 @@ metric CRS, take one point per feature (``welfare_core.zone_access.zone_points``
 the centroid, or a point on the surface when the centroid falls outside a
 polygon, as ``welfare:accessibility`` does), call ``costs.euclidean`` (KD-tree
 range query, cutoff inclusive) and, with a travel mode, ``costs.travel_time``;
-write one row per reachable pair.  No distance is computed here.
+write one row per reachable pair.  With a NETWORK line layer the costs are
+shortest paths along it instead (``costs.network_from_lines`` + ``costs.network``:
+each point snapped to its nearest node, the snapping distance added).
+No distance is computed here.
 """
 from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureRequest,
                        QgsFeatureSink, QgsGeometry, QgsPointXY, QgsProcessing,
@@ -16,7 +19,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureReque
 from qgis.PyQt.QtCore import QVariant
 
 from . import helpdoc
-from .base import TARGET_CRS, WelfareAlgorithm, core_crs
+from .base import NO_COUNTS, TARGET_CRS, WelfareAlgorithm, core_crs
 
 # TRAVEL_MODE options: the index is stored in models; names are welfare_core.costs.SPEED_KMH
 # keys (None: costs stay in metres).
@@ -30,6 +33,7 @@ _LAYERS = [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
 class CostMatrix(WelfareAlgorithm):
     ALG_ID = "cost_matrix"
     GROUP = "accessibility"
+    PUBLICATION = NO_COUNTS  # costs between places, no counts of people
 
     def declare(self):
         self.add(QgsProcessingParameterFeatureSource("ORIGINS", "ORIGINS", _LAYERS))
@@ -45,6 +49,14 @@ class CostMatrix(WelfareAlgorithm):
             "TRAVEL_MODE", "TRAVEL_MODE",
             [NO_MODE[helpdoc.language()] if m is None else m for m in TRAVEL_MODES],
             defaultValue=0,
+            optional=True))
+        self.add(QgsProcessingParameterFeatureSource(
+            "NETWORK", "NETWORK", [QgsProcessing.TypeVectorLine], optional=True))
+        self.add(QgsProcessingParameterField(
+            "NETWORK_COST", "NETWORK_COST", parentLayerParameterName="NETWORK",
+            type=QgsProcessingParameterField.Numeric, optional=True))
+        self.add(QgsProcessingParameterField(
+            "NETWORK_ONEWAY", "NETWORK_ONEWAY", parentLayerParameterName="NETWORK",
             optional=True))
         self.add_target_crs()
         self.add_sink("OUTPUT")
@@ -75,7 +87,14 @@ class CostMatrix(WelfareAlgorithm):
                                  hint="choose a layer with features (or clear its selection "
                                       "filter)")
         progress(40)
-        cm = costs.euclidean(o_xy, d_xy, max_cost)
+        network = self.parameterAsSource(parameters, "NETWORK", context)
+        if network is not None:
+            edges, nodes = self._network(network, parameters, crs, context)
+            cm = costs.network(edges, nodes, o_xy, d_xy, max_cost)
+            feedback.pushInfo(f"network: {len(edges['cost'])} line(s), "
+                              f"{len(nodes['node_id'])} node(s)")
+        else:
+            cm = costs.euclidean(o_xy, d_xy, max_cost)
         unit = "m"
         if mode is not None:
             cm = costs.travel_time(cm, mode)
@@ -170,6 +189,45 @@ class CostMatrix(WelfareAlgorithm):
         xy = zone_points(geoms) if geoms else np.empty((0, 2))
         return ids, xy
 
+    def _network(self, source, parameters, crs, context):
+        """(edges, nodes) of the NETWORK layer in ``crs`` (welfare_core.costs.network_from_lines)."""
+        from welfare_core import costs
+        from welfare_core.errors import InputError
+        if core_crs(source.sourceCrs()) is None:
+            raise InputError("layer NETWORK has no coordinate reference system",
+                             hint="set its CRS in the layer properties (Source tab)")
+        fields = {}
+        for key in ("NETWORK_COST", "NETWORK_ONEWAY"):
+            name = self.parameterAsString(parameters, key, context)
+            if name:
+                index = source.fields().lookupField(name)
+                if index < 0:
+                    raise InputError(f"layer NETWORK has no field {name!r}",
+                                     hint=f"choose one of its fields for {key}, or none")
+                fields[key] = index
+        request = QgsFeatureRequest()
+        request.setSubsetOfAttributes(list(fields.values()))
+        if source.sourceCrs() != crs:
+            request.setDestinationCrs(crs, context.transformContext())
+        geoms, cost, oneway = [], [], []
+        for f in source.getFeatures(request,
+                                    QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks):
+            g = f.geometry()
+            geoms.append(None if g is None or g.isNull() or g.isEmpty() else bytes(g.asWkb()))
+            attrs = f.attributes()
+            if "NETWORK_COST" in fields:
+                value = attrs[fields["NETWORK_COST"]]
+                if value is None or isinstance(value, QVariant):
+                    raise InputError(f"layer NETWORK: line number {len(geoms)} has no value in "
+                                     "field NETWORK_COST",
+                                     hint="give every line a cost, or leave NETWORK_COST empty "
+                                          "to use the line lengths")
+                cost.append(value)
+            if "NETWORK_ONEWAY" in fields:
+                oneway.append(_truthy(attrs[fields["NETWORK_ONEWAY"]]))
+        return costs.network_from_lines(geoms, cost=cost if "NETWORK_COST" in fields else None,
+                                        oneway=oneway if "NETWORK_ONEWAY" in fields else None)
+
     # --- writing ------------------------------------------------------------------------
     def _write_lines(self, frame, cm, o_xy, d_xy, parameters, context, crs, progress):
         from . import frames
@@ -193,6 +251,15 @@ class CostMatrix(WelfareAlgorithm):
             if k % step == 0:
                 progress(100.0 * k / n)
         return dest
+
+
+def _truthy(value) -> bool:
+    """A one-way flag: 1, true, t, yes, y (any case) or a true boolean; NULL is two-way."""
+    if value is None or isinstance(value, QVariant):
+        return False
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "t", "yes", "y")
+    return bool(value)
 
 
 def _text(value):

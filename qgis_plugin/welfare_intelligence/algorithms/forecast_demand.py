@@ -10,7 +10,7 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
 from . import helpdoc
-from .base import WelfareAlgorithm
+from .base import VALUES_SWITCH, WelfareAlgorithm
 from .model_inputs import (PUBLISHED, RAW, VALUES, note_left_out, read_model, sensitive_targets,
                            target_ids, zone_geometry)
 
@@ -26,6 +26,7 @@ _INT = ("period", "base_period")
 class ForecastDemand(WelfareAlgorithm):
     ALG_ID = "forecast_demand"
     GROUP = "forecast"
+    PUBLICATION = VALUES_SWITCH  # published unless VALUES = raw
 
     def declare(self):
         from welfare_core.forecast import DAMPING, INTERVAL, METHODS

@@ -11,7 +11,7 @@ from qgis.core import (QgsProcessingLayerPostProcessorInterface, QgsProcessingOu
                        QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterString, QgsVectorLayer)
 
-from .base import WelfareAlgorithm
+from .base import FROM_INPUT, WelfareAlgorithm
 from .composite_index import add_indicators, read_indicators, write_zone_sink
 
 VALUE_COLUMNS = ("incidence_per_100", "coverage_per_100", "gap", "location_quotient",
@@ -26,6 +26,7 @@ _POST_PROCESSORS = {}
 class HotSpots(WelfareAlgorithm):
     ALG_ID = "hot_spots"
     GROUP = "composite"
+    PUBLICATION = FROM_INPUT  # as safe as INDICATORS
 
     def declare(self):
         add_indicators(self)

@@ -6,22 +6,26 @@ weight field, a candidate-site layer and optionally the existing facilities
 (always open), all in one projected metric CRS; the core computes planar
 distances and solves exactly (HiGHS). Writes the sites (chosen or not), the
 demand -> site allocation as lines and a one-row summary with the solver's
-status, objective, bound, gap and the coverage before/after.
+status, objective, bound, gap and the coverage before/after. An optional OD
+table (e.g. network costs from welfare:cost_matrix or a routing tool) replaces
+the planar distances; DEMAND_GROUP gives the equity model its groups (zones).
 """
 from qgis.core import (QgsFeatureRequest, QgsProcessing, QgsProcessingException,
                        QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterNumber, QgsWkbTypes)
 
-from .base import TARGET_CRS, WelfareAlgorithm, core_crs
+from .base import RAW, TARGET_CRS, WelfareAlgorithm, core_crs
 
 MODELS = ("mclp", "p_median", "p_center", "equity")  # MODEL options: the index is stored in models
 
 
-def read_points(alg, parameters, key, context, crs, fields=(), id_field=None, optional=False):
-    """ids, (n, 2) coordinates in ``crs`` (point on surface) and the values of ``fields``."""
+def read_points(alg, parameters, key, context, crs, fields=(), id_field=None, optional=False, texts=()):
+    """ids, (n, 2) coordinates in ``crs`` (point on surface) and the values of ``fields`` (numbers)
+    and ``texts`` (text, None when NULL)."""
     import numpy as np
     from welfare_core.errors import InputError
+    from .cost_matrix import _text
     if optional and parameters.get(key) in (None, ""):
         return None
     source = alg.parameterAsSource(parameters, key, context)
@@ -35,7 +39,8 @@ def read_points(alg, parameters, key, context, crs, fields=(), id_field=None, op
         request.setDestinationCrs(crs, context.transformContext())
     names = source.fields().names()
     idx = {f: names.index(f) for f in fields if f}
-    ids, xy, values = [], [], {f: [] for f in idx}
+    tidx = {f: names.index(f) for f in texts if f}
+    ids, xy, values = [], [], {f: [] for f in [*idx, *tidx]}
     id_idx = names.index(id_field) if id_field else None
     for feature in source.getFeatures(request):
         g = feature.geometry()
@@ -53,12 +58,72 @@ def read_points(alg, parameters, key, context, crs, fields=(), id_field=None, op
             except (TypeError, ValueError):
                 raise InputError(f"layer {key}: field {f} of feature {ids[-1]} is not a number ({v!r})",
                                  hint="fill in the field or filter the layer") from None
+        for f, i in tidx.items():
+            values[f].append(_text(attrs[i]))
     if not ids:
         raise InputError(f"layer {key} has no features")
     if len(set(ids)) != len(ids):
         raise InputError(f"layer {key}: the id field {id_field} has duplicate values",
                          hint="choose a field with one value per feature")
-    return ids, np.asarray(xy, dtype=float).reshape(-1, 2), {f: np.asarray(v) for f, v in values.items()}
+    return ids, np.asarray(xy, dtype=float).reshape(-1, 2), \
+        {f: np.asarray(v, dtype=object if f in tidx else float) for f, v in values.items()}
+
+
+def add_od_table(alg):
+    """OD_TABLE (optional, e.g. the output of welfare:cost_matrix) and its three fields."""
+    alg.add(QgsProcessingParameterFeatureSource("OD_TABLE", "OD_TABLE", [QgsProcessing.TypeVector], optional=True))
+    for key, default, numeric in (("OD_ORIGIN", "origin_id", False), ("OD_DESTINATION", "destination_id", False),
+                                  ("OD_COST", "cost", True)):
+        alg.add(QgsProcessingParameterField(
+            key, key, defaultValue=default, parentLayerParameterName="OD_TABLE", optional=True,
+            type=QgsProcessingParameterField.Numeric if numeric else QgsProcessingParameterField.Any))
+
+
+def read_od(alg, parameters, context, feedback, demand_ids, site_ids, id_keys):
+    """``(CostMatrix, cost unit)`` of demand points x sites from OD_TABLE, or ``(None, "m")`` without one.
+
+    Rows are matched by id as text (the DEMAND ids to OD_ORIGIN, the site
+    ids to OD_DESTINATION); pairs absent from the table are unreachable. Rows
+    naming ids that are in neither layer (e.g. a table made for more sites)
+    are left out and counted in the log; a table with no matching row is an
+    error. ``id_keys``: the id-field parameters that must be set.
+    """
+    import numpy as np
+    from welfare_core import costs
+    from welfare_core.errors import InputError
+    from . import frames
+    from .cost_matrix import _text
+    if parameters.get("OD_TABLE") in (None, ""):
+        return None, "m"
+    missing = [k for k in id_keys if not alg.parameterAsString(parameters, k, context)]
+    if missing:
+        raise InputError(f"OD_TABLE: set {', '.join(missing)} so that the table's rows can be matched to the "
+                         "features", hint="choose the id fields whose values the OD table uses")
+    source = alg.parameterAsSource(parameters, "OD_TABLE", context)
+    if source is None:
+        raise QgsProcessingException(alg.invalidSourceError(parameters, "OD_TABLE"))
+    frame = frames.source_to_frame(source)
+    cols = [alg.parameterAsString(parameters, k, context) or d for k, d in
+            (("OD_ORIGIN", "origin_id"), ("OD_DESTINATION", "destination_id"), ("OD_COST", "cost"))]
+    lacking = [c for c in cols if c not in frame.columns]
+    if lacking:
+        raise InputError(f"OD_TABLE has no field {', '.join(lacking)}",
+                         hint="set OD_ORIGIN, OD_DESTINATION and OD_COST to its fields")
+    o, d = frame[cols[0]].map(_text), frame[cols[1]].map(_text)
+    known = (o.isin(set(demand_ids)) & d.isin(set(site_ids))).to_numpy()
+    if not known.any():
+        raise InputError(f"OD_TABLE: none of its {len(frame)} rows joins a demand id to a site id",
+                         hint="check OD_ORIGIN / OD_DESTINATION and the id fields of the layers")
+    if not known.all():
+        feedback.pushInfo(f"OD_TABLE: {int((~known).sum())} of {len(frame)} rows name ids not in the layers "
+                          "and were left out")
+    od = frame.loc[known, [cols[2]]].assign(origin_id=o[known].to_numpy(), destination_id=d[known].to_numpy())
+    cm = costs.from_od_table(od, list(demand_ids), list(site_ids), cost_col=cols[2])
+    units = frame["cost_unit"].dropna().unique() if "cost_unit" in frame.columns else np.array([])
+    unit = str(units[0]) if len(units) == 1 else None
+    feedback.pushInfo(f"OD_TABLE: {cm.nnz} reachable pair(s) of {len(demand_ids)} demand points x "
+                      f"{len(site_ids)} sites; costs in {unit or 'the table' + chr(39) + 's unit'}")
+    return cm, unit
 
 
 def working_crs(alg, parameters, context, key="DEMAND"):
@@ -126,6 +191,7 @@ def write_summary(alg, summary, parameters, key, context):
 class OptimiseLocations(WelfareAlgorithm):
     ALG_ID = "optimise_locations"
     GROUP = "optimisation"
+    PUBLICATION = RAW  # demand served / unmet: raw counts
 
     def declare(self):
         add_layers(self)
@@ -152,6 +218,9 @@ class OptimiseLocations(WelfareAlgorithm):
         self.add(QgsProcessingParameterBoolean("CAPACITATED", "CAPACITATED", defaultValue=False))
         self.add(QgsProcessingParameterNumber("TIME_LIMIT", "TIME_LIMIT", QgsProcessingParameterNumber.Double,
                                               defaultValue=60.0, minValue=0.1))
+        self.add(QgsProcessingParameterField("DEMAND_GROUP", "DEMAND_GROUP", parentLayerParameterName="DEMAND",
+                                             optional=True))
+        add_od_table(self)
         add_outputs(self)
 
     def compute(self, parameters, context, feedback, progress):
@@ -159,8 +228,9 @@ class OptimiseLocations(WelfareAlgorithm):
         from welfare_core.optimise.zone_models import locate_points
         crs = working_crs(self, parameters, context)
         field = lambda k: self.parameterAsString(parameters, k, context) or None  # noqa: E731
-        weight = field("DEMAND_WEIGHT")
-        d_ids, d_xy, d_vals = read_points(self, parameters, "DEMAND", context, crs, [weight], field("DEMAND_ID"))
+        weight, group = field("DEMAND_WEIGHT"), field("DEMAND_GROUP")
+        d_ids, d_xy, d_vals = read_points(self, parameters, "DEMAND", context, crs, [weight], field("DEMAND_ID"),
+                                          texts=[group])
         progress(15)
         c_cap, e_cap = field("CANDIDATE_CAPACITY"), field("EXISTING_CAPACITY")
         c_ids, c_xy, c_vals = read_points(self, parameters, "CANDIDATES", context, crs, [c_cap],
@@ -175,14 +245,22 @@ class OptimiseLocations(WelfareAlgorithm):
             self.parameterAsDouble(parameters, "MAX_COST", context)
         model = MODELS[self.parameterAsEnum(parameters, "MODEL", context)]
         e_ids, e_xy, e_vals = existing if existing is not None else ([], None, {})
+        if len(set(e_ids) & set(c_ids)):
+            raise InputError("EXISTING and CANDIDATES share ids; choose id fields that tell them apart")
+        groups = None
+        if group is not None:
+            if model == "equity":
+                groups = d_vals[group]
+            else:
+                feedback.pushWarning(f"DEMAND_GROUP is used by the equity model only; ignored for {model}")
+        cost, unit = read_od(self, parameters, context, feedback, d_ids, list(e_ids) + list(c_ids),
+                             ["DEMAND_ID", "CANDIDATE_ID"] + (["EXISTING_ID"] if existing is not None else []))
         sites, alloc, summary = locate_points(
             model, d_xy, d_vals[weight], c_xy, self.parameterAsInt(parameters, "NEW_SITES", context), max_cost,
             existing_xy=e_xy, candidate_capacity=c_vals.get(c_cap) if capacitated else None,
             existing_capacity=e_vals.get(e_cap) if capacitated else None, demand_ids=d_ids,
-            candidate_ids=c_ids, existing_ids=e_ids,
+            candidate_ids=c_ids, existing_ids=e_ids, cost=cost, cost_unit=unit, groups=groups,
             time_limit=self.parameterAsDouble(parameters, "TIME_LIMIT", context), progress=progress.scaled(25, 85))
-        if len(set(e_ids) & set(c_ids)):
-            raise InputError("EXISTING and CANDIDATES share ids; choose id fields that tell them apart")
         feedback.pushInfo(f"{model}: status {summary['status']}, objective {summary['objective']:g}, "
                           f"gap {summary['gap']}, {summary['seconds']:.2f} s ({summary['solver']}); "
                           f"coverage within max_cost {summary['coverage_pct_before']} % -> "

@@ -14,14 +14,22 @@ from qgis.core import (QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsProce
                        QgsProcessingParameterField, QgsProcessingParameterNumber)
 from qgis.PyQt.QtCore import QVariant
 
-from .base import WelfareAlgorithm
+from . import helpdoc
+from .base import NOT_SAFE, PUBLISHED, SAFE, Publication, WelfareAlgorithm
 
 NUMERIC = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
+_WEAKER = {"en": "rules weaker than the defaults ({rules}; defaults: {default})",
+           "it": "regole meno severe di quelle predefinite ({rules}; predefinite: {default})"}
+_KEPT = {"en": "numeric field(s) {fields} copied unchanged (KEEP_OTHER_NUMBERS): declare any "
+               "count among them in COUNT_FIELDS",
+         "it": "campo/i numerico/i {fields} copiato/i invariato/i (KEEP_OTHER_NUMBERS): "
+               "dichiarare gli eventuali conteggi in COUNT_FIELDS"}
 
 
 class PrivacySafeExport(WelfareAlgorithm):
     ALG_ID = "privacy_safe_export"
     GROUP = "privacy"
+    PUBLICATION = PUBLISHED  # see publication(): weaker rules or kept numbers are not safe
 
     def declare(self):
         self.add(QgsProcessingParameterFeatureSource("INPUT", "INPUT", [QgsProcessing.TypeVector]))
@@ -39,6 +47,33 @@ class PrivacySafeExport(WelfareAlgorithm):
         self.add(QgsProcessingParameterBoolean("KEEP_OTHER_NUMBERS", "KEEP_OTHER_NUMBERS",
                                                defaultValue=False), advanced=True)
         self.add(QgsProcessingParameterFeatureSink("OUTPUT", "OUTPUT", QgsProcessing.TypeVectorAnyGeometry))
+
+    def publication(self, parameters, context) -> Publication:
+        """Safe with rules at least as strict as the defaults and no undeclared number kept."""
+        from welfare_core.privacy import DEFAULT, Rules
+        lang = helpdoc.language()
+        rules = Rules(suppress_below=self.parameterAsInt(parameters, "SUPPRESS_BELOW", context),
+                      round_to=self.parameterAsInt(parameters, "ROUND_TO", context),
+                      min_rate_denominator=self.parameterAsInt(
+                          parameters, "MIN_RATE_DENOMINATOR", context))
+        if self.parameterAsBool(parameters, "SENSITIVE", context):
+            rules = rules.for_target(True)
+        weaker = (rules.suppress_below < DEFAULT.suppress_below
+                  or rules.round_to < DEFAULT.round_to or rules.round_to % DEFAULT.round_to
+                  or rules.min_rate_denominator < DEFAULT.min_rate_denominator)
+        if weaker:
+            return Publication(NOT_SAFE, _WEAKER[lang].format(
+                rules=helpdoc.rules_text(rules, lang), default=helpdoc.rules_text(DEFAULT, lang)))
+        kept = []
+        if self.parameterAsBool(parameters, "KEEP_OTHER_NUMBERS", context):
+            source = self.parameterAsSource(parameters, "INPUT", context)
+            declared = set(self.parameterAsFields(parameters, "COUNT_FIELDS", context)) | set(
+                self.parameterAsFields(parameters, "RATE_FIELDS", context))
+            kept = [f.name() for f in source.fields()
+                    if f.type() in NUMERIC and f.name() not in declared]
+        if kept:
+            return Publication(NOT_SAFE, _KEPT[lang].format(fields=", ".join(kept)))
+        return Publication(SAFE, helpdoc.rules_text(rules, lang))
 
     def compute(self, parameters, context, feedback, progress):
         import numpy as np

@@ -20,7 +20,7 @@ from qgis.core import (QgsFeatureRequest, QgsProcessing, QgsProcessingException,
                        QgsProcessingParameterString, QgsVectorLayer)
 
 from . import helpdoc
-from .base import TARGET_CRS, WelfareAlgorithm
+from .base import TARGET_CRS, VALUES_SWITCH, WelfareAlgorithm
 from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, add_model_tables, field_types,
                            model_frame, note_left_out, output_frame, read_model,
                            sensitive_targets, style_on_load, target_ids, zone_geometry)
@@ -38,6 +38,7 @@ class ScenarioAlgorithm(WelfareAlgorithm):
     """Inputs, reading and writing shared by the two scenario algorithms."""
 
     GROUP = "scenarios"
+    PUBLICATION = VALUES_SWITCH  # published unless VALUES = raw
 
     def declare_base(self):
         add_model_tables(self)
@@ -141,8 +142,8 @@ class ScenarioAlgorithm(WelfareAlgorithm):
         if not len(rows):
             feedback.pushWarning("no target is affected by the changes, so there is nothing to "
                                  "compare; list TARGET_IDS to see them unchanged")
-        if not opts["raw"]:
-            rows = published(rows, tables, opts["level"], feedback)
+        if not opts["raw"] and len(rows):
+            rows = published(rows, base, scenario, tables, opts, feedback)
         changed = int(rows["direction"].isin(["gain", "loss"]).sum())
         feedback.pushInfo(f"{len(rows)} zone × target × measure rows, {changed} changed "
                           f"({'raw' if opts['raw'] else 'published'} values)")
@@ -206,15 +207,21 @@ class DirectionOnLoad(QgsProcessingLayerPostProcessorInterface):
             categorise_direction(layer, self.field)
 
 
-def published(rows, tables, level, feedback):
-    """The published comparison, as ``welfare_bi.scenario_comparison`` shows it."""
+def published(rows, base, scenario, tables, opts, feedback):
+    """The published comparison, as ``welfare_bi.scenario_comparison`` shows it: coverage,
+    gap and access computed on published demand (``scenario_compare.published_comparison``)."""
     from welfare_core.privacy import DEFAULT
-    from welfare_core.scenario_compare import publish_comparison
-    pub = publish_comparison(rows, DEFAULT, sensitive=sensitive_targets(tables), level=level)
+    from welfare_core.scenario_compare import published_comparison
+    pub = published_comparison(base, scenario, opts["level"], opts["period"], rules=DEFAULT,
+                               sensitive=sensitive_targets(tables), comparison=rows,
+                               targets=opts["targets"], measures=opts["measures"],
+                               method=opts["method"])
     note_left_out(pub["published"], feedback)
     shown = pub["change_pub"].notna()
     rows = rows.assign(base=pub["base_pub"], scenario=pub["scenario_pub"],
-                       change=pub["change_pub"], change_pct=pub["change_pct_pub"])
-    for column in ("direction", "demand_effect", "supply_effect", "catchment_effect"):
-        rows[column] = rows[column].astype(object).where(shown, None)
+                       change=pub["change_pub"], change_pct=pub["change_pct_pub"],
+                       direction=rows["direction"].astype(object).where(shown, None))
+    for column in ("demand_effect", "supply_effect", "catchment_effect"):
+        # hidden with the change; demand parts rounded to sum to the published change
+        rows[column] = pub[f"{column}_pub"].astype(object).where(shown, None)
     return rows[pub["published"].to_numpy()].reset_index(drop=True)

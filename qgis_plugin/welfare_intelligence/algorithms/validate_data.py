@@ -1,5 +1,5 @@
 """welfare:validate_data — every problem in the given layers and tables, one row each."""
-from .base import WelfareAlgorithm
+from .base import NO_COUNTS, WelfareAlgorithm
 
 # Inputs shown first; the others are under "Advanced parameters".
 MAIN = ("zone", "facility", "population", "demand", "target", "service_type",
@@ -11,6 +11,7 @@ MORE = ("candidate_site", "household", "household_type", "target_prevalence",
 class ValidateData(WelfareAlgorithm):
     ALG_ID = "validate_data"
     GROUP = "data"
+    PUBLICATION = NO_COUNTS  # a list of data problems
 
     def declare(self):
         for table in MAIN + MORE:
