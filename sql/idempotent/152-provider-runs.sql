@@ -31,7 +31,8 @@
 --   accessibility      *service_type_id, *period, level, method, max_cost, decay,
 --                      decay_param, municipality_code        -> accessibility
 --   optimise_locations *service_type_id, *model, *new_sites, *period, max_cost,
---                      capacitated, time_limit, candidate_municipality -> optimise_sites, optimise_summary
+--                      capacitated, time_limit, candidate_municipality, equity_level
+--                                                            -> optimise_sites, optimise_summary
 --   allocate_capacity  *service_type_id, *budget, *period, max_cost, uptake, module_size,
 --                      unit_cost, max_increase, candidates, time_limit -> optimise_sites, optimise_summary
 -- Scenario runs are left out: scenarios are private to analysts (row-level
@@ -107,7 +108,7 @@ BEGIN
         WHEN 'accessibility' THEN ARRAY['service_type_id', 'period', 'level', 'method',
             'max_cost', 'decay', 'decay_param', 'municipality_code']
         WHEN 'optimise_locations' THEN ARRAY['service_type_id', 'model', 'new_sites', 'period',
-            'max_cost', 'capacitated', 'time_limit', 'candidate_municipality']
+            'max_cost', 'capacitated', 'time_limit', 'candidate_municipality', 'equity_level']
         WHEN 'allocate_capacity' THEN ARRAY['service_type_id', 'budget', 'period', 'max_cost',
             'uptake', 'module_size', 'unit_cost', 'max_increase', 'candidates', 'time_limit']
     END;
@@ -177,7 +178,8 @@ BEGIN
             COALESCE(welfare._published_param(p, kind, 'capacitated', 'boolean')::boolean, false),
             COALESCE(welfare._published_param(p, kind, 'time_limit', 'double precision')::double precision,
                      max_time_limit),
-            welfare._published_param(p, kind, 'candidate_municipality', 'text'));
+            welfare._published_param(p, kind, 'candidate_municipality', 'text'),
+            welfare._published_param(p, kind, 'equity_level', 'text'));
     WHEN 'allocate_capacity' THEN
         RETURN welfare.run_allocate_capacity(
             welfare._published_param(p, kind, 'service_type_id', 'text'),

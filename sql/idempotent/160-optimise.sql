@@ -288,13 +288,18 @@ COMMENT ON FUNCTION welfare.p_center(regclass, text, text, regclass, text, text,
     'p-center: choose p sites minimising the largest metres from a demand point to its nearest open site (bisection on the distinct costs with set-cover checks, exact); time_limit seconds. Rows: row_kind site (one per open site, its id in site) and assignment (demand point id in point -> site, cost in metres, share of its demand), each with status (optimal = proven), objective, bound, gap, solver, seconds';
 
 -- --- model: optimise_locations ------------------------------------------------------------------
--- candidate_municipality (trailing, DEFAULT NULL) was added to the signature: drop the old one
--- so no overload remains (CREATE OR REPLACE cannot change the argument list).
+-- candidate_municipality, then equity_level (0.1.1) were added to the signature (trailing,
+-- DEFAULT NULL): drop the old ones so no overload remains (CREATE OR REPLACE cannot change
+-- the argument list).
 DROP FUNCTION IF EXISTS welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision);
+DROP FUNCTION IF EXISTS welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text);
 DROP FUNCTION IF EXISTS welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision);
+DROP FUNCTION IF EXISTS welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text);
 DROP FUNCTION IF EXISTS welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision);
+DROP FUNCTION IF EXISTS welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text);
 DROP FUNCTION IF EXISTS welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision);
-CREATE OR REPLACE FUNCTION welfare._optimise_locations(service_type_id text, model text, new_sites integer, period integer, max_cost double precision, capacitated boolean, time_limit double precision, candidate_municipality text)
+DROP FUNCTION IF EXISTS welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text);
+CREATE OR REPLACE FUNCTION welfare._optimise_locations(service_type_id text, model text, new_sites integer, period integer, max_cost double precision, capacitated boolean, time_limit double precision, candidate_municipality text, equity_level text)
 RETURNS TABLE (site_id text, kind text, name text, chosen boolean, x double precision,
                y double precision, capacity double precision, added_capacity double precision,
                demand_served double precision, n_points integer, status text,
@@ -305,25 +310,26 @@ LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, publ
 AS $python$
 ox = GD.get("welfare_optimise @extversion@") or plpy.execute(
     "SELECT welfare._optimise_door()") and GD["welfare_optimise @extversion@"]
-sites, _, summary = ox.solve("optimise_locations", {"service_type_id": service_type_id, "model": model, "new_sites": new_sites, "period": period, "max_cost": max_cost, "capacitated": bool(capacitated), "time_limit": time_limit, "candidate_municipality": candidate_municipality})
+sites, _, summary = ox.solve("optimise_locations", {"service_type_id": service_type_id, "model": model, "new_sites": new_sites, "period": period, "max_cost": max_cost, "capacitated": bool(capacitated), "time_limit": time_limit, "candidate_municipality": candidate_municipality, "groups_level": equity_level})
 return ox.site_rows(sites, summary)
 $python$;
-COMMENT ON FUNCTION welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text) IS 'PL/Python body of welfare.optimise_locations (internal)';
+COMMENT ON FUNCTION welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text) IS 'PL/Python body of welfare.optimise_locations (internal)';
 
-CREATE OR REPLACE FUNCTION welfare._run_optimise_locations(service_type_id text, model text, new_sites integer, period integer, max_cost double precision, capacitated boolean, time_limit double precision, candidate_municipality text)
+CREATE OR REPLACE FUNCTION welfare._run_optimise_locations(service_type_id text, model text, new_sites integer, period integer, max_cost double precision, capacitated boolean, time_limit double precision, candidate_municipality text, equity_level text)
 RETURNS bigint
 LANGUAGE plpython3u VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $python$
 ox = GD.get("welfare_optimise @extversion@") or plpy.execute(
     "SELECT welfare._optimise_door()") and GD["welfare_optimise @extversion@"]
-return ox.store("optimise_locations", {"service_type_id": service_type_id, "model": model, "new_sites": new_sites, "period": period, "max_cost": max_cost, "capacitated": bool(capacitated), "time_limit": time_limit, "candidate_municipality": candidate_municipality})
+return ox.store("optimise_locations", {"service_type_id": service_type_id, "model": model, "new_sites": new_sites, "period": period, "max_cost": max_cost, "capacitated": bool(capacitated), "time_limit": time_limit, "candidate_municipality": candidate_municipality, "groups_level": equity_level})
 $python$;
-COMMENT ON FUNCTION welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text) IS 'PL/Python body of welfare.run_optimise_locations (internal)';
+COMMENT ON FUNCTION welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text) IS 'PL/Python body of welfare.run_optimise_locations (internal)';
 
 CREATE OR REPLACE FUNCTION welfare.optimise_locations(
     service_type_id text, model text, new_sites integer, period integer,
     max_cost double precision DEFAULT NULL, capacitated boolean DEFAULT false,
-    time_limit double precision DEFAULT 60, candidate_municipality text DEFAULT NULL)
+    time_limit double precision DEFAULT 60, candidate_municipality text DEFAULT NULL,
+    equity_level text DEFAULT NULL)
 RETURNS TABLE (site_id text, kind text, name text, chosen boolean, x double precision,
                y double precision, capacity double precision, added_capacity double precision,
                demand_served double precision, n_points integer, status text,
@@ -333,26 +339,27 @@ RETURNS TABLE (site_id text, kind text, name text, chosen boolean, x double prec
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    RETURN QUERY SELECT * FROM welfare._optimise_locations(service_type_id, model, new_sites, period, max_cost, capacitated, time_limit, candidate_municipality);
+    RETURN QUERY SELECT * FROM welfare._optimise_locations(service_type_id, model, new_sites, period, max_cost, capacitated, time_limit, candidate_municipality, equity_level);
 @reraise_errors@
 END
 $$;
-COMMENT ON FUNCTION welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text) IS
-    'where to open new_sites candidate sites (welfare.candidate_site for the type or any type) for a service type, its facilities active in period kept open (p = existing + new_sites): model mclp (most demand within max_cost, default the type''s), p_median (least demand-weighted cost), p_center (least worst cost) or equity (least worst zone coverage gap); capacitated uses facility capacity and candidate max_capacity; candidate_municipality (ISTAT code, NULL = any) keeps only the candidate sites of that municipality_code, so new sites stay inside the city. One row per site (chosen or not) with the solver''s status, objective, gap and the coverage before/after; exact (HiGHS) within time_limit seconds (welfare_core.optimise.zone_models)';
+COMMENT ON FUNCTION welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text) IS
+    'where to open new_sites candidate sites (welfare.candidate_site for the type or any type) for a service type, its facilities active in period kept open (p = existing + new_sites): model mclp (most demand within max_cost, default the type''s), p_median (least demand-weighted cost), p_center (least worst cost) or equity (least worst zone coverage gap); capacitated uses facility capacity and candidate max_capacity; candidate_municipality (ISTAT code, NULL = any) keeps only the candidate sites of that municipality_code, so new sites stay inside the city; equity_level (equity model only, e.g. neighbourhood) makes the zones whose worst coverage gap is minimised the ancestors of the demand points at that level instead of the points themselves. One row per site (chosen or not) with the solver''s status, objective, gap and the coverage before/after; exact (HiGHS) within time_limit seconds (welfare_core.optimise.zone_models)';
 
 CREATE OR REPLACE FUNCTION welfare.run_optimise_locations(
     service_type_id text, model text, new_sites integer, period integer,
     max_cost double precision DEFAULT NULL, capacitated boolean DEFAULT false,
-    time_limit double precision DEFAULT 60, candidate_municipality text DEFAULT NULL)
+    time_limit double precision DEFAULT 60, candidate_municipality text DEFAULT NULL,
+    equity_level text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
-    RETURN welfare._run_optimise_locations(service_type_id, model, new_sites, period, max_cost, capacitated, time_limit, candidate_municipality);
+    RETURN welfare._run_optimise_locations(service_type_id, model, new_sites, period, max_cost, capacitated, time_limit, candidate_municipality, equity_level);
 @reraise_errors@
 END
 $$;
-COMMENT ON FUNCTION welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text) IS
+COMMENT ON FUNCTION welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text) IS
     'runs welfare.optimise_locations and stores its sites, allocation and summary in welfare.optimise_site, optimise_allocation and optimise_summary under a new run id (logged in welfare.run); returns that id';
 
 -- --- model: allocate_capacity ------------------------------------------------------------------
@@ -427,10 +434,10 @@ REVOKE ALL ON FUNCTION welfare._optimise_door(),
     welfare.mclp(regclass, text, text, text, regclass, text, text, integer, double precision, text, text, double precision),
     welfare.lscp(regclass, text, text, regclass, text, text, double precision, text, text, text, double precision),
     welfare.p_center(regclass, text, text, regclass, text, text, integer, text, double precision),
-    welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text),
-    welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text),
-    welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text),
-    welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text),
+    welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
+    welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
+    welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
+    welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
     welfare._allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
     welfare.allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
     welfare._run_allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
@@ -442,10 +449,10 @@ GRANT EXECUTE ON FUNCTION welfare._optimise_door(),
     welfare.mclp(regclass, text, text, text, regclass, text, text, integer, double precision, text, text, double precision),
     welfare.lscp(regclass, text, text, regclass, text, text, double precision, text, text, text, double precision),
     welfare.p_center(regclass, text, text, regclass, text, text, integer, text, double precision),
-    welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text),
-    welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text),
-    welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text),
-    welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text),
+    welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
+    welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
+    welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
+    welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
     welfare._allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
     welfare.allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
     welfare._run_allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),

@@ -252,3 +252,18 @@ def test_locate_points_matches_brute_force():
     best = min(w @ d[:, [0, *s]].min(axis=1) for s in itertools.combinations(range(1, 5), 2))
     _, _, summary = zm.locate_points("p_median", pts, w, sites[1:], 2, 30.0, existing_xy=sites[:1])
     assert summary["objective"] == pytest.approx(best) and summary["existing_sites"] == 1
+
+
+def test_optimise_locations_equity_groups_by_level_hand():
+    from welfare_core.optimise import zone_models as zm
+    # rsa within 1500 m, every site open (F1, F2 and the only candidate S1): N1 (255) and
+    # N4 (150) covered, N2 (82.5) not, N3 has no demand. Worst uncovered share:
+    # per demand point N2 = 1; by district D1 = {N1, N2}: 82.5 / 337.5; city: 82.5 / 487.5.
+    for level, worst in ((None, 1.0), ("district", 82.5 / 337.5), ("city", 82.5 / 487.5)):
+        _, _, s = zm.optimise_locations(tiny_tables(), "rsa", 2023, "equity", 1, max_cost=1500,
+                                        groups_level=level)
+        assert s["objective"] == pytest.approx(worst) and s["status"] == "optimal"
+    with pytest.raises(InputError, match="only the equity model"):
+        zm.optimise_locations(tiny_tables(), "rsa", 2023, "mclp", 1, groups_level="district")
+    with pytest.raises(InputError, match="unknown level"):
+        zm.optimise_locations(tiny_tables(), "rsa", 2023, "equity", 1, groups_level="block")

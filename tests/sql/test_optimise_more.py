@@ -77,7 +77,7 @@ def test_no_overload_remains(loaded):
                          "'_run_optimise_locations') ORDER BY 1").fetchall()
     assert [r[0] for r in rows] == ["_optimise_locations", "_run_optimise_locations", "optimise_locations",
                                     "run_optimise_locations"]
-    assert all(r[1].endswith("double precision,boolean,double precision,text)") for r in rows)
+    assert all(r[1].endswith("double precision,boolean,double precision,text,text)") for r in rows)
 
 
 def test_candidate_municipality_hand_and_brute_force(extra):
@@ -375,3 +375,22 @@ def test_closure_facility_municipality_errors_are_clean(border, sql, match):
     assert err.value.sqlstate == "22023" and match in str(err.value)
     assert "Traceback" not in str(err.value)
     border.rollback()
+
+
+def test_equity_level_groups_the_demand_points_hand(loaded):
+    # rsa within 1500 m, every site open (F1, F2, the only candidate S1): N1 (255) and N4 (150)
+    # covered, N2 (82.5) not, N3 without demand. Worst uncovered share per demand point:
+    # N2 = 1; per district D1 = {N1, N2}: 82.5 / 337.5; for the city 82.5 / 487.5.
+    q = ("SELECT DISTINCT objective, status FROM welfare.optimise_locations('rsa', 'equity', 1, 2023, "
+         "1500, equity_level => %s)")
+    with psycopg.connect(f"dbname={loaded}") as c:
+        for level, worst in ((None, 1.0), ("district", 82.5 / 337.5), ("city", 82.5 / 487.5)):
+            (objective, status), = c.execute(q, [level]).fetchall()
+            assert objective == pytest.approx(worst) and status == "optimal"
+        run = c.execute("SELECT welfare.run_optimise_locations('rsa', 'equity', 1, 2023, 1500, "
+                        "equity_level => 'district')").fetchone()[0]
+        assert c.execute("SELECT parameters->>'groups_level' FROM welfare.run WHERE run_id = %s",
+                         [run]).fetchone()[0] == "district"
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="only the equity model"):
+            c.execute("SELECT * FROM welfare.optimise_locations('rsa', 'mclp', 1, 2023, "
+                      "equity_level => 'district')")

@@ -136,7 +136,9 @@ def optimise_locations(tables, service_type_id, period, model="mclp", new_sites=
 
     model: ``mclp`` (most demand within ``max_cost``), ``p_median`` (least
     total demand-weighted cost), ``p_center`` (least worst cost) or
-    ``equity`` (least worst zone coverage gap, zones = the demand points).
+    ``equity`` (least worst zone coverage gap; the zones are the demand points,
+    or with ``groups_level`` their ancestors at that level, e.g. ``neighbourhood``:
+    the worst neighbourhood's uncovered share is minimised).
     ``capacitated``: capacities of facilities and candidates limit the served
     demand (MCLP, p-median and equity). Returns ``(sites, allocation, summary)``:
     two DataFrames and a dict with :data:`SUMMARY_KEYS`.
@@ -157,18 +159,42 @@ def optimise_locations(tables, service_type_id, period, model="mclp", new_sites=
                          ("" if candidate_municipality is None else " or drop candidate_municipality"))
     if new_sites == 0 and n_exist == 0:
         raise InputError("new_sites: must be at least 1 when no facility of the type exists")
+    groups = _groups(tables["zone"], inp["origins"], groups_level, model)
     dense = _costs(inp, None)
     if report:
         report(20)
     sites, allocation, summary = _locate(model, dense, inp["weights"], inp["cutoff"], n_exist, new_sites,
                                          inp["capacity"] if capacitated else None, time_limit,
-                                         inp["ids"], inp["kinds"], inp["names"], inp["s_xy"], inp["origins"])
+                                         inp["ids"], inp["kinds"], inp["names"], inp["s_xy"], inp["origins"],
+                                         groups)
     summary.update(service_type_id=service_type_id, period=inp["period"], cost_unit=inp["cost_unit"])
     sites["capacity"] = inp["capacity"]
     sites["added_capacity"] = np.where(sites["chosen"] & (inp["kinds"] == "candidate"), inp["capacity"], 0.0)
     if report:
         report(100)
     return sites, allocation, {k: summary[k] for k in SUMMARY_KEYS}
+
+
+def _groups(zone, origins, level, model):
+    """The equity groups of the demand points: their ancestors at ``level`` (None: each point)."""
+    if level is None:
+        return None
+    if model != "equity":
+        raise InputError(f"groups_level: only the equity model groups demand points, not {model!r}",
+                         hint="drop groups_level or use model 'equity'")
+    import pandas as pd
+    from ..indicators import LEVEL_RANK, ZONE_LEVELS, ancestor_map
+    if level not in LEVEL_RANK:
+        raise InputError(f"groups_level: unknown level {level!r}", hint=f"use one of {', '.join(ZONE_LEVELS)}")
+    up = ancestor_map(zone, level)
+    groups = pd.Series(origins).map(up)
+    if groups.isna().any():
+        outside = pd.Series(origins)[groups.isna()].tolist()
+        raise InputError(f"groups_level: {len(outside)} demand points are not inside a zone of level "
+                         f"{level!r} (e.g. {outside[:3]})",
+                         hint="choose a level that contains every demand point, e.g. 'city', "
+                              "or leave groups_level empty")
+    return groups.to_numpy(dtype=object)
 
 
 def _locate(model, dense, w, cutoff, n_exist, new_sites, cap, time_limit, ids, kinds, names, s_xy, origins,
