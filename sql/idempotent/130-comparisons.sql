@@ -43,8 +43,19 @@ def frame(relation, columns, args=(), argtypes=()):
                          for i, (n, (_, kind)) in enumerate(columns.items())})
 
 
-def indicator_run(run_id, targets=None):
-    """(rows, level, period) of a finished zone-indicators run; only ``targets`` when given."""
+# published=True: the values as the run published them (welfare_core.privacy, counts
+# suppressed and rounded, rates over published counts), what every stored comparison run
+# (welfare_bi) is computed from: a raw incidence beside a rounded reference population
+# would give the raw count back. required has no published copy: hidden (NULL).
+PUBLISHED_EXPR = {"demand": "demand_pub", "reference_population": "reference_population_pub",
+                  "incidence_per_100": "incidence_pub", "coverage_per_100": "coverage_pub",
+                  "gap": "gap_pub", "location_quotient": "location_quotient_pub",
+                  "required": "NULL::double precision"}
+
+
+def indicator_run(run_id, targets=None, published=False):
+    """(rows, level, period) of a finished zone-indicators run; only ``targets`` when given;
+    ``published``: the published values (PUBLISHED_EXPR) instead of the raw ones."""
     if run_id is None:
         wi.fail("run_id is required", hint="pass the id returned by welfare.run_zone_indicators")
     run = plpy.execute(plpy.prepare(
@@ -61,8 +72,9 @@ def indicator_run(run_id, targets=None):
     if targets:
         where, args, types_ = where + " AND target_id = ANY($2)", args + [list(targets)], \
             types_ + ["text[]"]
+    expr = PUBLISHED_EXPR if published else {}
     rows = frame(f"welfare.zone_indicator_result {where}",
-                 {c: (c, k) for c, k in ROW_COLUMNS.items()}, args, types_)
+                 {c: (expr.get(c, c), k) for c, k in ROW_COLUMNS.items()}, args, types_)
     if targets and rows.empty:
         wi.fail(f"run {run_id} has no rows for target(s) {sorted(set(targets))}",
                 sqlstate="23503", hint="use target ids of welfare.target")
@@ -120,8 +132,9 @@ def finish(run_id, t0):
 
 # --- composite index ---------------------------------------------------------------
 
-def composite_index(run_id, components, method, direction, reference, smooth):
-    """(rows of the run, CompositeResult, residents per zone, level, period)."""
+def composite_index(run_id, components, method, direction, reference, smooth, published=False):
+    """(rows of the run, CompositeResult, residents per zone, level, period); from the
+    run's published values when ``published`` (stored runs)."""
     if components is None:
         wi.fail("components are required",
                 hint='e.g. \'["pop_65plus", {"name": "pop_0_2:coverage_per_100"}]\'::jsonb')
@@ -134,7 +147,7 @@ def composite_index(run_id, components, method, direction, reference, smooth):
     wanted = [str(n).split(":")[0] for n in names if n] + \
         [r["target_id"] for r in plpy.execute(
             "SELECT target_id FROM welfare.target WHERE unit = 'persons' ORDER BY target_id LIMIT 1")]
-    rows, level, period = indicator_run(run_id, wanted)
+    rows, level, period = indicator_run(run_id, wanted, published)
     values, comps, population = wi.call(composite.components_from_indicators, rows, spec,
                                         smooth=bool(smooth))
     ref = reference or "mean"
@@ -148,7 +161,7 @@ def composite_index(run_id, components, method, direction, reference, smooth):
 def run_composite_index(run_id, components, method, direction, reference, smooth, name):
     t0 = time.perf_counter()
     rows, result, population, level, period = composite_index(
-        run_id, components, method, direction, reference, smooth)
+        run_id, components, method, direction, reference, smooth, published=True)
     new = start("composite_index", {
         "source_run_id": run_id, "level": level, "period": period, "name": name or "composite",
         "method": method or "svi", "direction": direction or "high_is_bad",
@@ -169,11 +182,11 @@ def run_composite_index(run_id, components, method, direction, reference, smooth
 
 # --- hot spots ----------------------------------------------------------------------
 
-def spatial_inputs(run_id, target, column, weights, distance_m, smooth):
+def spatial_inputs(run_id, target, column, weights, distance_m, smooth, published=False):
     """(indicator rows of the target, SpatialWeights over the zones with a value, level, period)."""
     if target is None:
         wi.fail("target is required", hint="a target_id of the run, e.g. 'pop_65plus'")
-    rows, level, period = indicator_run(run_id, [target])
+    rows, level, period = indicator_run(run_id, [target], published)
     values = wi.call(benchmark.indicator_rows, rows, [target], column or "incidence_per_100",
                      smooth=bool(smooth))
     values = values[values["value"].notna()].reset_index(drop=True)
@@ -190,8 +203,10 @@ def spatial_inputs(run_id, target, column, weights, distance_m, smooth):
     return values, w, level, period
 
 
-def hot_spots(run_id, target, column, weights, distance_m, permutations, seed, alpha, fdr, smooth):
-    values, w, level, period = spatial_inputs(run_id, target, column, weights, distance_m, smooth)
+def hot_spots(run_id, target, column, weights, distance_m, permutations, seed, alpha, fdr, smooth,
+              published=False):
+    values, w, level, period = spatial_inputs(run_id, target, column, weights, distance_m, smooth,
+                                              published)
     lisa = wi.call(spatial.local_moran, values["value"].to_numpy(), w,
                    permutations=999 if permutations is None else permutations,
                    seed=seed, alpha=0.05 if alpha is None else alpha, fdr=bool(fdr))
@@ -220,7 +235,8 @@ def run_hot_spots(run_id, target, column, weights, distance_m, permutations, see
                   smooth):
     t0 = time.perf_counter()
     values, w, lisa, level, period = hot_spots(run_id, target, column, weights, distance_m,
-                                               permutations, seed, alpha, fdr, smooth)
+                                               permutations, seed, alpha, fdr, smooth,
+                                               published=True)
     m = wi.call(spatial.moran, values["value"].to_numpy(), w,
                 permutations=999 if permutations is None else permutations, seed=seed)
     column = column or "incidence_per_100"
@@ -240,10 +256,12 @@ def run_hot_spots(run_id, target, column, weights, distance_m, permutations, see
 
 # --- benchmarking ---------------------------------------------------------------------
 
-def compare_zones(run_id, targets, column, peers, peer_groups, threshold_z, seed):
+def compare_zones(run_id, targets, column, peers, peer_groups, threshold_z, seed,
+                  published=False):
     rows, level, period = indicator_run(run_id, targets and list(targets) + [
         r["target_id"] for r in plpy.execute(  # a person target: residents for size peers
-            "SELECT target_id FROM welfare.target WHERE unit = 'persons' ORDER BY 1 LIMIT 1")])
+            "SELECT target_id FROM welfare.target WHERE unit = 'persons' ORDER BY 1 LIMIT 1")],
+        published)
     ids = sorted(rows["zone_id"].unique())
     bench = wi.call(benchmark.benchmark_indicators, rows, dict(zip(ids, districts(ids))),
                     targets=targets, column=column or "incidence_per_100",
@@ -256,7 +274,7 @@ def compare_zones(run_id, targets, column, peers, peer_groups, threshold_z, seed
 def run_compare_zones(run_id, targets, column, peers, peer_groups, threshold_z, seed):
     t0 = time.perf_counter()
     bench, level, period = compare_zones(run_id, targets, column, peers, peer_groups,
-                                         threshold_z, seed)
+                                         threshold_z, seed, published=True)
     new = start("compare_zones", {
         "source_run_id": run_id, "level": level, "period": period, "targets": targets,
         "value_column": column or "incidence_per_100", "peers": peers or "size",
@@ -283,8 +301,9 @@ def run_kind(run_id):
     return "zone_indicators"  # indicator_run checks the rest
 
 
-def accessibility_run(run_id, targets=None):
-    """(rows, level, period, service_type_id) of a finished accessibility run."""
+def accessibility_run(run_id, targets=None, published=False):
+    """(rows, level, period, service_type_id) of a finished accessibility run; its
+    published values (the *_pub columns) when ``published`` (stored runs)."""
     params = json.loads(plpy.execute(plpy.prepare(
         "SELECT parameters::text AS p FROM welfare.run WHERE run_id = $1", ["bigint"]),
         [run_id])[0]["p"])
@@ -293,7 +312,7 @@ def accessibility_run(run_id, targets=None):
         where, args, types_ = where + " AND target_id = ANY($2)", args + [list(targets)], \
             types_ + ["text[]"]
     rows = frame(f"welfare.accessibility_result {where}",
-                 {c: (c, k) for c, k in (
+                 {c: (f"{c}_pub" if published and c in ACCESS_PUBLISHED else c, k) for c, k in (
                      ("zone_id", "text"), ("level", "text"), ("period", "int"),
                      ("service_type_id", "text"), ("target_id", "text"), ("demand", "float"),
                      ("access", "float"), ("nearest_cost", "float"),
@@ -305,9 +324,14 @@ def accessibility_run(run_id, targets=None):
     return rows, rows["level"].iloc[0], int(rows["period"].iloc[0]), params.get("service_type_id")
 
 
-def equity_measures(run_id, targets, column, composite_run_id):
+ACCESS_PUBLISHED = ("demand", "access", "nearest_cost", "share_within")
+
+
+def equity_measures(run_id, targets, column, composite_run_id, published=False):
     """(equity rows, level, period, service type or None): over a zone-indicators run
-    (default column coverage_per_100) or an accessibility run (default column access)."""
+    (default column coverage_per_100) or an accessibility run (default column access);
+    over its published values when ``published`` (stored runs: zones whose value or
+    weight is suppressed are left out, welfare_core.benchmark)."""
     vulnerability, ranked_by = None, None
     if composite_run_id is not None:
         c = frame("welfare.composite_result WHERE run_id = $1",
@@ -319,10 +343,10 @@ def equity_measures(run_id, targets, column, composite_run_id):
         vulnerability = dict(zip(c["zone_id"], c["score"]))
         ranked_by = f"composite run {composite_run_id}"
     if run_kind(run_id) == "accessibility":
-        rows, level, period, service = accessibility_run(run_id, targets)
+        rows, level, period, service = accessibility_run(run_id, targets, published)
         column, measure = column or "access", benchmark.equity_of_access
     else:
-        rows, level, period = indicator_run(run_id, targets)
+        rows, level, period = indicator_run(run_id, targets, published)
         column, measure, service = column or "coverage_per_100", benchmark.equity_of_indicators, None
     ids = sorted(rows["zone_id"].unique())
     out = wi.call(measure, rows, dict(zip(ids, districts(ids))),
@@ -334,7 +358,7 @@ def equity_measures(run_id, targets, column, composite_run_id):
 def run_equity_measures(run_id, targets, column, composite_run_id):
     t0 = time.perf_counter()
     out, level, period, service, column = equity_measures(run_id, targets, column,
-                                                          composite_run_id)
+                                                          composite_run_id, published=True)
     new = start("equity_measures", {
         "source_run_id": run_id, "level": level, "period": period, "targets": targets,
         "value_column": column, "composite_run_id": composite_run_id,

@@ -266,3 +266,32 @@ def test_result_columns_are_commented_and_analyst_can_run(dbname, run_id):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("SELECT * FROM welfare.hot_spot_result")
         c.rollback()
+
+
+def test_stored_equity_run_uses_published_values_by_hand():
+    """A stored (publishable) equity run reads the run's published values: a zone whose
+    demand is suppressed is left out, not measured on its raw count."""
+    from sql.wi_sql import fresh_database
+    tables = tc.tables()
+    d = tables["demand"]
+    tables["demand"] = d.assign(demand=d["demand"].where(
+        ~((d["zone_id"] == "015146-N4") & (d["target_id"] == "pop_65plus")), 6.0))
+    # pop_65plus coverage per 100: N1 9/300 -> 3 (weight 300), N2 0/100 -> 0 (weight 100),
+    # N3 no demand, N4 3/6 -> 50 on the raw 6, which publishing suppresses.
+    # Published: weighted Gini = sum_ij w_i w_j |x_i - x_j| / (2 W^2 mean)
+    #   = 2 * 300 * 100 * 3 / (2 * 400^2 * 900/400) = 0.25 (mean 2.25); Theil T =
+    #   sum_i (w_i/W) (x_i/mean) ln(x_i/mean) = 0.75 * (4/3) * ln(4/3) = ln(4/3).
+    # Raw (N4 kept): 409200 / (2 * 406^2 * 1200/406) = 0.41995..., mean 1200/406.
+    with fresh_database() as db, psycopg.connect(f"dbname={db}") as c:
+        assert import_all(c, tables) == []
+        run = c.execute("SELECT welfare.run_zone_indicators('neighbourhood', 2023)").fetchone()[0]
+        raw = dict(c.execute("SELECT measure, value FROM welfare.equity_measures(%s, "
+                             "ARRAY['pop_65plus'])", [run]).fetchall())
+        rid = c.execute("SELECT welfare.run_equity_measures(%s, ARRAY['pop_65plus'])",
+                        [run]).fetchone()[0]
+        stored = dict(c.execute("SELECT measure, value FROM welfare.equity_result "
+                                "WHERE run_id = %s", [rid]).fetchall())
+        c.rollback()
+    assert raw["gini"] == pytest.approx(409200 / (2 * 406 * 1200))
+    assert stored["gini"] == pytest.approx(0.25)
+    assert stored["theil_t"] == pytest.approx(math.log(4 / 3))
