@@ -11,7 +11,9 @@ Under `make bench` (no arguments) it only says how to run it: building a
 Timed region: the whole statement as psycopg sees it from the client
 (PL/Python reads the welfare tables, the core driver, the rows back):
 
-* all types: ``SELECT count(*) FROM welfare.service_type s,
+* every type in one call: ``SELECT count(*) FROM welfare.accessibility(NULL, period,
+  'section')`` (the tables read once);
+* all types, one call per type: ``SELECT count(*) FROM welfare.service_type s,
   LATERAL welfare.accessibility(s.service_type_id, period, 'section')``;
 * per type: ``SELECT count(*) FROM welfare.accessibility(type, period, 'section')``.
 
@@ -41,6 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ALL = ("SELECT count(*) FROM welfare.service_type s, "
        "LATERAL welfare.accessibility(s.service_type_id, %s, 'section')")
 ONE = "SELECT count(*) FROM welfare.accessibility(%s, %s, 'section')"
+EVERY = "SELECT count(*) FROM welfare.accessibility(NULL, %s, 'section')"
 
 
 def peak_rss_mib(conn) -> float | None:
@@ -120,9 +123,11 @@ def main(argv=None):
                 "SELECT service_type_id FROM welfare.service_type ORDER BY 1")]
         print(f"{db}: {sections:,} sections, {facilities:,} facilities, {types} service types, "
               f"period {args.period}; medians of {args.repeats}")
-        rows, cold, warm, peak = measure(db, ALL, [args.period], args.repeats)
-        print(f"all types, section: {rows:,} rows  cold {cold:.2f} s  warm {warm:.2f} s  "
-              f"backend peak RSS {peak:.0f} MiB" if peak else "")
+        for label, sql in (("every type, one call (NULL)", EVERY),
+                           ("all types, one call per type (LATERAL)", ALL)):
+            rows, cold, warm, peak = measure(db, sql, [args.period], args.repeats)
+            print(f"{label}, section: {rows:,} rows  cold {cold:.2f} s  warm {warm:.2f} s"
+                  + (f"  backend peak RSS {peak:.0f} MiB" if peak else ""))
         if args.per_type:
             for name in names:
                 rows, cold, warm, peak = measure(db, ONE, [name, args.period], args.repeats)

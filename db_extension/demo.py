@@ -246,9 +246,10 @@ def print_scenario(conn) -> None:
     print(f"  {'':7s} {'neighbourhood':24s} {'target':18s} {'access before':>13s} {'after':>8s}")
     for side, order in (("gains", "DESC"), ("losses", "ASC")):
         for zone, target, base, after in conn.execute(
-                "SELECT z.name, r.target_id, r.base, r.scenario FROM welfare.scenario_result r "
-                "JOIN welfare.zone z USING (zone_id) WHERE r.run_id = %s AND r.measure = 'access' "
-                f"AND r.direction = %s ORDER BY r.change {order}, r.zone_id LIMIT 3",
+                "SELECT z.name, r.target_id, r.base_pub, r.scenario_pub "
+                "FROM welfare.scenario_result r JOIN welfare.zone z USING (zone_id) "
+                "WHERE r.run_id = %s AND r.measure = 'access' AND r.published "
+                f"AND r.direction_pub = %s ORDER BY r.change_pub {order}, r.zone_id LIMIT 3",
                 [run, "gain" if side == "gains" else "loss"]):
             print(f"  {side:7s} {zone:24s} {target:18s} {fmt(base, 2):>13s} {fmt(after, 2):>8s}")
 

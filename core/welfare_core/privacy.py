@@ -84,18 +84,22 @@ def smallest_published(rules: Rules = DEFAULT) -> float:
 
 
 def safe_counts(counts, rules: Rules = DEFAULT) -> np.ndarray:
-    """Publishable counts: 0 stays 0, 1..threshold-1 become NaN, others rounded.
+    """Publishable counts: 0 stays 0, 0 < x < threshold − 0.5 become NaN, others rounded.
 
     Counts are rounded to the nearest whole unit first (estimates such as
     prevalence-derived demand are fractional), then to ``round_to`` with
-    halves going up. NaN input stays NaN; negative input is an error.
+    halves going up. A published 0 means exactly 0: any positive count that
+    would round to 0 or into the suppressed range (a demand estimate of 0.4) is
+    suppressed, so that zeros never bound a hidden neighbour (a suppressed
+    parent whose children all read 0 would be pinned near 0.5 × children).
+    NaN input stays NaN; negative input is an error.
     """
     x = np.asarray(counts, dtype=float)
     if np.any(x < 0):
         raise InputError("counts to publish must not be negative")
     whole = np.floor(x + 0.5)
     out = np.floor(whole / rules.round_to + 0.5) * rules.round_to
-    small = (whole >= 1) & (whole < rules.suppress_below)
+    small = (x > 0) & (whole < rules.suppress_below)
     # never publish a non-zero count under the threshold (e.g. 16 -> 15 with threshold
     # 16, base 3): the smallest published non-zero value is the first multiple >= it
     out = np.where(whole >= 1, np.maximum(out, smallest_published(rules)), out)
@@ -226,7 +230,8 @@ def _published_ranks(out, by: str, value: str, prefix: str) -> None:
 
 def publish_zone_indicators(rows, rules: Rules = DEFAULT, *, sensitive=(), level: str,
                             sensitive_levels=("neighbourhood", "district", "city"),
-                            services=None, service_target=None, access=None):
+                            services=None, service_target=None, access=None,
+                            complementary=None):
     """Published copy of indicator rows (target or service rows of ``indicators``).
 
     Every published value is a function of PUBLISHED counts only, so that no
@@ -262,6 +267,13 @@ def publish_zone_indicators(rows, rules: Rules = DEFAULT, *, sensitive=(), level
     Rows of a sensitive target (service rows: of a sensitive reference target)
     at a level not in ``sensitive_levels`` get ``published`` = False: they only
     appear at fixed, coarser geographies.
+
+    ``complementary``: (target_id, zone_id) pairs suppressed as complementary
+    cells (:func:`welfare_core.privacy_audit.complementary_suppression`): the
+    demand of those target rows and the reference population of the service rows
+    whose reference target it is are hidden with everything derived from them,
+    and left out of the location quotient's city rate; column ``complementary``
+    marks them (the differencing audit reads them as anything >= 0).
     """
     import pandas as pd
 
@@ -277,24 +289,36 @@ def publish_zone_indicators(rows, rules: Rules = DEFAULT, *, sensitive=(), level
         v = np.asarray(values, dtype=float)
         return np.where(sens, safe_counts(v, strict), safe_counts(v, rules))
 
+    comp = np.zeros(len(out), dtype=bool)
+    if complementary is not None and len(complementary) and subject is not None and len(out):
+        pairs = pd.MultiIndex.from_frame(complementary[["target_id", "zone_id"]].astype(str))
+        comp = pd.MultiIndex.from_arrays([subject.astype(str), out["zone_id"].astype(str)]
+                                         ).isin(pairs)
+    out["complementary"] = comp
     ref = count(out["reference_population"], False if is_target else is_sensitive)
+    if not is_target:
+        ref = np.where(comp, np.nan, ref)
     out["reference_population"] = ref
     supply = out["supply"].to_numpy(dtype=float)
     if is_target:
-        dem = count(out["demand"])
+        dem = np.where(comp, np.nan, count(out["demand"]))
         out["demand"] = dem
         out["incidence_per_100"] = _rates_from(dem, ref, rules)
         out["coverage_per_100"] = _rates_from(supply, dem, rules)
         stand = np.where(is_sensitive, stand_in_counts(rows["demand"], strict),
                          stand_in_counts(rows["demand"], rules))
-        totals = pd.DataFrame({"t": out["target_id"].to_numpy(), "d": stand, "p": ref}) \
+        # a complementary cell's rounded count must not follow from the city rate
+        stand = np.where(comp, np.nan, stand)
+        totals = pd.DataFrame({"t": out["target_id"].to_numpy(), "d": stand,
+                               "p": np.where(comp, np.nan, ref)}) \
             .groupby("t")[["d", "p"]].transform("sum")
         city = _ratio(totals["d"], totals["p"], 1.0)
         out["location_quotient"] = _ratio(out["incidence_per_100"].to_numpy() / 100.0, city, 1.0)
         required = np.full(len(out), np.nan)
         if services is not None and service_target is not None and len(out):
             required = _published_required(out, services, service_target, rules,
-                                           sensitive=sensitive, level=level)
+                                           sensitive=sensitive, level=level,
+                                           complementary=complementary)
         out["required"] = required
         out["gap"] = np.where(np.isnan(required), np.nan, np.maximum(required - supply, 0.0))
         out["published"] = ~(is_sensitive & (level not in sensitive_levels))
@@ -322,12 +346,14 @@ def publish_zone_indicators(rows, rules: Rules = DEFAULT, *, sensitive=(), level
     return out
 
 
-def _published_required(out, services, service_target, rules, *, sensitive, level):
+def _published_required(out, services, service_target, rules, *, sensitive, level,
+                        complementary=None):
     """Σ_s share(s, t) · standard_s / 100 · R_pub(s, zone) per target row (NaN when a
     serving type with a standard has its reference population hidden)."""
     import pandas as pd
 
-    pub_s = publish_zone_indicators(services, rules, sensitive=sensitive, level=level)
+    pub_s = publish_zone_indicators(services, rules, sensitive=sensitive, level=level,
+                                    complementary=complementary)
     per_type = pd.DataFrame({
         "zone_id": pub_s["zone_id"].to_numpy(), "service_type_id": pub_s["service_type_id"],
         "req": pub_s["standard_per_100"].to_numpy(dtype=float) / 100.0 *

@@ -3,7 +3,8 @@
 Zones, their parents and the total are published together. Each published
 value only says that the true count lies in an interval (a count published as
 15 under the NHS rule was 12.5 .. 17.5 before rounding; a suppressed one was
-0.5 .. suppress_below - 0.5; a published 0 was below 0.5), and a parent's count
+0 .. suppress_below - 0.5; a published 0 is exactly 0; a cell suppressed as
+complementary to protect another one, anything >= 0), and a parent's count
 is the sum of its children's. For every protected (suppressed) cell the audit
 solves two small linear programmes
 
@@ -108,11 +109,12 @@ def published_bounds(published, rules: Rules = DEFAULT, *, exact=None, shown=Non
     whole_lo = np.ceil(p - b / 2.0)
     whole_hi = np.ceil(p + b / 2.0) - 1
     # a published non-zero count was not suppressed: at least suppress_below - 0.5
+    # (0 is published only for exactly 0: privacy.safe_counts suppresses 0 < x < 0.5 too)
     lower = np.where(p == 0, 0.0, np.maximum(whole_lo - 0.5, rules.suppress_below - 0.5))
     # the smallest published value also stands for counts raised to it (privacy.safe_counts)
     lower = np.where((p > 0) & (p <= smallest_published(rules)), rules.suppress_below - 0.5, lower)
-    upper = np.where(p == 0, 0.5, whole_hi + 0.5)
-    lower = np.where(np.isnan(p), 0.5, lower)
+    upper = np.where(p == 0, 0.0, whole_hi + 0.5)
+    lower = np.where(np.isnan(p), 0.0, lower)
     upper = np.where(np.isnan(p), rules.suppress_below - 0.5, upper)
     lower = np.where(exact & ~np.isnan(p), p, lower)
     upper = np.where(exact & ~np.isnan(p), p, upper)
@@ -376,27 +378,35 @@ def audit_zone_indicators(target_rows: pd.DataFrame, service_rows: pd.DataFrame 
     known within both. Zones of all the levels published together go in one
     frame; a parent is the sum of its children. ``run_rules``: {run_id: Rules}
     for rows (with a run_id column) published earlier under other settings.
+    An optional bool column ``complementary`` (in either frame) marks counts
+    suppressed as complementary cells: they may be any value >= 0 (not shown,
+    not protected themselves).
     """
     need = {"target_id", "zone_id", "parent_id", "demand", "published"}
     if not need <= set(target_rows.columns):
         raise InputError(f"target rows lack column(s) {sorted(need - set(target_rows.columns))}")
-    keep = sorted(need | ({"run_id"} if "run_id" in target_rows else set()))
+    extra = [c for c in ("run_id", "complementary")]
+    keep = sorted(need | (set(extra) & set(target_rows.columns)))
     t = target_rows[keep].rename(columns={"demand": "value", "published": "shown"})
     t = t.assign(strict=t["target_id"].isin(list(sensitive)))
+    if "complementary" in t:
+        t["shown"] = t["shown"].astype(bool) & ~t.pop("complementary").fillna(False).astype(bool)
     parts = [t]
     if service_rows is not None and len(service_rows):
         need = {"reference_target_id", "zone_id", "parent_id", "reference_population"}
         if not need <= set(service_rows.columns):
             raise InputError(f"service rows lack column(s) {sorted(need - set(service_rows.columns))}")
-        keep = sorted(need | ({"run_id"} if "run_id" in service_rows else set()))
+        keep = sorted(need | (set(extra) & set(service_rows.columns)))
         s = service_rows[keep].rename(columns={"reference_target_id": "target_id",
                                                        "reference_population": "value"})
         s = s[s["target_id"].notna()]
+        comp = (s.pop("complementary").fillna(False).astype(bool).to_numpy()
+                if "complementary" in s else np.zeros(len(s), dtype=bool))
         # a sensitive reference target's count is published by its stricter rules and,
         # below its fixed geographies, not at all (NULL: not shown; the target rows carry
         # the same count): privacy.publish_zone_indicators, 100-indicators.sql
         strict_s = s["target_id"].isin(list(sensitive)).to_numpy()
-        parts.append(s.assign(shown=~(strict_s & s["value"].isna().to_numpy()),
+        parts.append(s.assign(shown=~(strict_s & s["value"].isna().to_numpy()) & ~comp,
                               strict=strict_s))
     f = pd.concat(parts, ignore_index=True)
     f["value"] = pd.to_numeric(f["value"], errors="coerce").astype(float)
@@ -404,3 +414,127 @@ def audit_zone_indicators(target_rows: pd.DataFrame, service_rows: pd.DataFrame 
     by = "run_id" if run_rules and "run_id" in f else None
     return audit_publication(f, rules, value="value", shown="shown", strict="strict",
                              rules_by=by, rules_of=run_rules if by else None)
+
+
+def complementary_suppression(rows: pd.DataFrame, services: pd.DataFrame | None = None,
+                              rules: Rules = DEFAULT, *, level: str, sensitive=(),
+                              sensitive_levels=("neighbourhood", "district", "city"),
+                              published_with=None, run_rules=None,
+                              max_rounds: int = 100) -> pd.DataFrame:
+    """Cells of one level to suppress beside the small counts so that the level,
+    published together with ``published_with``, passes the differencing audit.
+
+    ``rows`` / ``services``: the level's RAW indicator rows (target rows:
+    target_id, zone_id, parent_id, demand; service rows: reference_target_id,
+    zone_id, parent_id, reference_population), published here by the primary rule
+    (:func:`~welfare_core.privacy.safe_counts`, sensitive targets by the strict
+    rules and hidden below ``sensitive_levels``). ``published_with``: (target rows,
+    service rows) already published for the other levels, as
+    :func:`audit_zone_indicators` takes them (their cells are fixed); ``run_rules``
+    as there.
+
+    Rule (greedy, driven by the audit): while some protected count is known within
+    less than ``rules.audit_min_width``, for each such cell suppress, among the
+    cells of THIS level that are still published and are its siblings (same
+    parent, same target), its children or its parent, the one with the smallest raw count
+    (ties: smallest zone_id); a complementary cell counts as anything >= 0
+    (the publication says which cells are complementary). Stops when the audit
+    passes, or when no failing cell has a candidate left (the audit then fails
+    and the run is held back). Returns the (target_id, zone_id) pairs, for
+    ``publish_zone_indicators(..., complementary=...)``.
+    """
+    from .privacy import safe_counts
+
+    strict = rules.for_target(True)
+    sens = list(sensitive)
+
+    def pub(values, is_sens):
+        v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+        return np.where(is_sens, safe_counts(v, strict), safe_counts(v, rules))
+
+    s_t = rows["target_id"].isin(sens).to_numpy()
+    cur_t = pd.DataFrame({"target_id": rows["target_id"].astype(str).to_numpy(),
+                          "zone_id": rows["zone_id"].astype(str).to_numpy(),
+                          "parent_id": rows["parent_id"].to_numpy(dtype=object),
+                          "demand": pub(rows["demand"], s_t),
+                          "published": ~(s_t & (level not in sensitive_levels)),
+                          "raw": pd.to_numeric(rows["demand"]).to_numpy(dtype=float)})
+    cur_s = None
+    if services is not None and len(services):
+        sv = services[services["reference_target_id"].notna()]
+        s_s = sv["reference_target_id"].isin(sens).to_numpy()
+        ref = pub(sv["reference_population"], s_s)
+        cur_s = pd.DataFrame({"reference_target_id": sv["reference_target_id"].astype(str).to_numpy(),
+                              "zone_id": sv["zone_id"].astype(str).to_numpy(),
+                              "parent_id": sv["parent_id"].to_numpy(dtype=object),
+                              "reference_population": np.where(
+                                  s_s & (level not in sensitive_levels), np.nan, ref),
+                              "raw": pd.to_numeric(sv["reference_population"]).to_numpy(dtype=float)})
+    # the level's candidate cells: (target, zone) published somewhere, with its raw count
+    cand = [cur_t[cur_t["published"] & cur_t["demand"].notna()][["target_id", "zone_id",
+                                                                 "parent_id", "raw"]]]
+    if cur_s is not None:
+        c = cur_s[cur_s["reference_population"].notna()]
+        cand.append(c.rename(columns={"reference_target_id": "target_id"})[
+            ["target_id", "zone_id", "parent_id", "raw"]])
+    cand = pd.concat(cand, ignore_index=True).drop_duplicates(["target_id", "zone_id"])
+    cand = cand.assign(parent_id=cand["parent_id"].where(cand["parent_id"].notna(), None))
+    cand = cand.sort_values(["raw", "zone_id"], kind="stable")
+    parent_of = {}
+    other_t = other_s = None
+    if published_with is not None:
+        other_t, other_s = published_with
+    for f, tcol in ((cur_t, "target_id"), (cur_s, "reference_target_id"),
+                    (other_t, "target_id"), (other_s, "reference_target_id")):
+        if f is not None and len(f):
+            parent_of.update(zip(zip(f[tcol].astype(str), f["zone_id"].astype(str)),
+                                 f["parent_id"]))
+    chosen: set = set()
+    for _ in range(max_rounds):
+        comp_t = [(t, z) in chosen for t, z in zip(cur_t["target_id"], cur_t["zone_id"])]
+        t_all = [cur_t.drop(columns="raw").assign(complementary=comp_t)]
+        s_all = []
+        if cur_s is not None:
+            comp_s = [(t, z) in chosen for t, z in zip(cur_s["reference_target_id"],
+                                                       cur_s["zone_id"])]
+            s_all.append(cur_s.drop(columns="raw").assign(complementary=comp_s))
+        if other_t is not None and len(other_t):
+            t_all.append(other_t)
+        if other_s is not None and len(other_s):
+            s_all.append(other_s)
+        t_frame = pd.concat(t_all, ignore_index=True)
+        s_frame = pd.concat(s_all, ignore_index=True) if s_all else None
+        if run_rules and "run_id" in t_frame:
+            t_frame["run_id"] = t_frame["run_id"].astype(object)
+        res = audit_zone_indicators(t_frame, s_frame, rules, sensitive=sens,
+                                    run_rules=run_rules)
+        bad = res.cells[~res.cells["ok"]]
+        if not len(bad):
+            break
+        # a hidden count known within its own range [0, threshold - 0.5] only is as safe
+        # as it can be: when that is narrower than the width asked for, nothing helps
+        cap = np.where(bad["target_id"].isin(sens), strict.suppress_below,
+                       rules.suppress_below) - 0.5
+        bad = bad[cap >= res.min_width - 1e-9]
+        free = cand[~pd.MultiIndex.from_frame(cand[["target_id", "zone_id"]]).isin(list(chosen))] \
+            if chosen else cand
+        by_target = dict(tuple(free.groupby("target_id", sort=False)))
+        picked = set()
+        for t, z in zip(bad["target_id"].astype(str), bad["zone_id"].astype(str)):
+            pool = by_target.get(t)
+            if pool is None:
+                continue
+            p = parent_of.get((t, z))
+            near = (pool["parent_id"] == z) & (pool["zone_id"] != z)
+            if p is not None and not (isinstance(p, float) and math.isnan(p)):
+                near |= (pool["parent_id"] == p) & (pool["zone_id"] != z)
+                near |= pool["zone_id"] == p  # a coarser level published after finer ones
+            hit = pool[near]
+            if hit["zone_id"].isin([zz for tt, zz in picked if tt == t]).any():
+                continue  # one more cell per group and round: then audit again
+            if len(hit):
+                picked.add((t, hit["zone_id"].iloc[0]))
+        if not picked:
+            break
+        chosen |= picked
+    return pd.DataFrame(sorted(chosen), columns=["target_id", "zone_id"])

@@ -360,11 +360,26 @@ def _same(x: pd.Series, y: pd.Series) -> bool:
     return True
 
 
+def published_direction(measure, base_pub, scenario_pub, change_pub) -> np.ndarray:
+    """gain / loss / none read from the PUBLISHED change (the raw ``direction`` can say
+    "gain" where the published change is 0: demand 301 -> 302 is 300 -> 300), with
+    the measure's sign and the tolerance of :func:`compare`; None where it is hidden."""
+    m = np.asarray(measure, dtype=object)
+    a, b = np.asarray(base_pub, dtype=float), np.asarray(scenario_pub, dtype=float)
+    change = np.asarray(change_pub, dtype=float)
+    scale = np.nan_to_num(np.maximum(np.abs(a), np.abs(b)), nan=0.0)
+    none = np.abs(change) <= TOLERANCE * np.maximum(scale, 1.0)
+    sign = np.array([GAIN_SIGN.get(x, 0) for x in m], dtype=float)
+    out = np.where(none, "none", np.where(sign * change > 0, "gain", "loss")).astype(object)
+    out[np.isnan(change)] = None
+    return out
+
+
 def publish_comparison(comparison: pd.DataFrame, rules=None, *, sensitive=(), level: str,
                        sensitive_levels=("neighbourhood", "district", "city"),
                        on_published=None) -> pd.DataFrame:
-    """``published``, ``base_pub``, ``scenario_pub``, ``change_pub``, ``change_pct_pub``
-    and the published parts ``demand_effect_pub``, ``supply_effect_pub``,
+    """``published``, ``base_pub``, ``scenario_pub``, ``change_pub``, ``change_pct_pub``,
+    ``direction_pub`` (:func:`published_direction`) and the published parts ``demand_effect_pub``, ``supply_effect_pub``,
     ``catchment_effect_pub``; every one a function of published counts only.
 
     demand goes through :func:`welfare_core.privacy.safe_counts` (its change is
@@ -437,6 +452,7 @@ def publish_comparison(comparison: pd.DataFrame, rules=None, *, sensitive=(), le
     out["published"] = ~(is_sensitive & (level not in sensitive_levels))
     out["base_pub"], out["scenario_pub"] = pa, pb
     out["change_pub"], out["change_pct_pub"] = change, pct
+    out["direction_pub"] = published_direction(m, pa, pb, change)
     for k, name in enumerate(effects):
         out[f"{name}_pub"] = parts[:, k]
     return out

@@ -213,11 +213,21 @@ def period_tables(tables, period, *, level=None, totals=False, targets=None):
     """
     if period is None:
         fail("period is required", hint="e.g. 2023, or a later year for the forecast")
-    span = plpy.execute("SELECT min(period) AS first, max(period) AS last "
-                        "FROM welfare.population")[0]
-    first, last = span["first"], span["last"]
+    # Is the period after the last population year? Two EXISTS that stop at the first
+    # row, not min/max over every population row (a 0.2 s scan of a city's 2.5M rows,
+    # paid by every analysis call); the years themselves only for the messages.
+    span = plpy.execute(plpy.prepare(
+        "SELECT EXISTS (SELECT 1 FROM welfare.population) AS any_rows, "
+        "EXISTS (SELECT 1 FROM welfare.population WHERE period >= $1) AS covered",
+        ["integer"]), [period])[0]
+
+    def years():
+        r = plpy.execute("SELECT min(period) AS first, max(period) AS last "
+                         "FROM welfare.population")[0]
+        return r["first"], r["last"]
+
     out = dict(tables)
-    if last is not None and period > last:
+    if span["any_rows"] and not span["covered"]:
         from welfare_core import forecast
         inp = dict(tables)
         for name in ("zone", "target", "target_prevalence", "target_household",
@@ -252,6 +262,7 @@ def period_tables(tables, period, *, level=None, totals=False, targets=None):
     if out["demand"].empty and (targets is None or not out["demand_carriers"]):
         have = [r["period"] for r in plpy.execute(
             "SELECT DISTINCT period FROM welfare.demand ORDER BY 1")]
+        first, last = years()
         future = f"; years after {last} are projected from the population" if last else ""
         if first is not None and period < first:
             fail(f"no demand rows for period {period}: it is before the first population "

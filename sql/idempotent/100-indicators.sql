@@ -11,7 +11,8 @@ if KEY in GD:
 wi = GD.get("welfare_intelligence @extversion@") or plpy.execute(
     "SELECT welfare._bootstrap()") and GD["welfare_intelligence @extversion@"]
 records, rules = wi.records, wi.rules  # shared (010-bootstrap.sql)
-from welfare_core import indicators, privacy
+import json
+from welfare_core import indicators, privacy, privacy_audit
 pd, np = wi.pd, wi.np
 T = wi.model.TABLES
 
@@ -28,8 +29,10 @@ def inputs():
 def compute(level, period, targets=None, accessibility=False, published=None):
     """Indicators of a past or present period; after the last population year, of the
     forecast at ``level`` (wi.period_tables: welfare_core.forecast, default settings),
-    never stored. published = (rules, sensitive): also the published copies, every value
-    from published counts only (welfare_core.privacy.publish_zone_indicators)."""
+    never stored. published = (rules, sensitive) or (rules, sensitive, published_with):
+    also the published copies, every value from published counts only
+    (welfare_core.privacy.publish_zone_indicators), with the complementary cells that
+    keep the level safe beside ``published_with`` (see published_with())."""
     if level is None or period is None:
         wi.fail("level and period are required", hint="e.g. ('neighbourhood', 2023)")
     tables = wi.period_tables(inputs(), period, level=level, totals=True)
@@ -40,18 +43,61 @@ def compute(level, period, targets=None, accessibility=False, published=None):
                              targets=targets, accessibility=accessibility)
     if published is None:
         return rows, services
-    rules, sensitive = published
+    rules, sensitive = published[:2]
     means = (wi.call(indicators.service_access,
                      privacy.with_published_demand(tables, rules, sensitive=sensitive),
                      level, period) if accessibility else None)
+    comp = None
+    if len(published) > 2 and published[2] is not None:
+        other_t, other_s, run_rules = published[2]
+        comp = wi.call(privacy_audit.complementary_suppression, rows, services, rules,
+                       level=level, sensitive=sensitive, published_with=(other_t, other_s),
+                       run_rules=run_rules)
     pub_t = wi.call(privacy.publish_zone_indicators, rows, rules, sensitive=sensitive,
-                    level=level, services=services, service_target=tables["service_target"])
+                    level=level, services=services, service_target=tables["service_target"],
+                    complementary=comp)
     pub_s = wi.call(privacy.publish_zone_indicators, services, rules, sensitive=sensitive,
-                    level=level, access=means)
+                    level=level, access=means, complementary=comp)
     return rows, services, pub_t, pub_s
 
 
-GD[KEY] = types.SimpleNamespace(compute=compute, records=records, rules=rules, privacy=privacy,
+def published_with(level, period):
+    """What welfare_bi already shows for ``period`` at the other levels (the latest run per
+    level whose audit passed, 205-publication-audit.sql), as
+    welfare_core.privacy_audit.audit_zone_indicators takes it: (target rows, service rows,
+    {run_id: Rules of its publication})."""
+    others = plpy.execute(plpy.prepare(
+        "SELECT DISTINCT ON (r.parameters ->> 'level') r.run_id, a.rules::text AS rules "
+        "FROM welfare.run r JOIN welfare.publication_audit a ON a.run_id = r.run_id AND a.passed "
+        "WHERE r.kind = 'zone_indicators' AND r.status = 'ok' "
+        "AND (r.parameters ->> 'period')::integer = $1 AND r.parameters ->> 'level' <> $2 "
+        "ORDER BY r.parameters ->> 'level', r.run_id DESC", ["integer", "text"]),
+        [period, level])
+    runs = [o["run_id"] for o in others]
+
+    def frame(query):
+        j = plpy.execute(plpy.prepare(
+            f"SELECT COALESCE(pg_catalog.json_agg(q), '[]')::text AS j FROM ({query}) q",
+            ["bigint[]"]), [runs])[0]["j"]
+        return pd.DataFrame.from_records(json.loads(j))
+
+    t = frame("SELECT run_id, target_id, zone_id, parent_id, demand_pub AS demand, published, "
+              "demand_complementary AS complementary "
+              "FROM welfare.zone_indicator_result WHERE run_id = ANY($1)")
+    s = frame("SELECT run_id, reference_target_id, zone_id, parent_id, "
+              "reference_population_pub AS reference_population, "
+              "reference_population_complementary AS complementary "
+              "FROM welfare.zone_service_result WHERE run_id = ANY($1)")
+    if len(t):
+        t["demand"] = t["demand"].astype(float)
+    if len(s):
+        s["reference_population"] = s["reference_population"].astype(float)
+    run_rules = {o["run_id"]: wi.call(privacy.Rules, **json.loads(o["rules"])) for o in others}
+    return (t if len(t) else None), (s if len(s) else None), run_rules
+
+
+GD[KEY] = types.SimpleNamespace(compute=compute, published_with=published_with,
+                                records=records, rules=rules, privacy=privacy,
                                 indicators=indicators, pd=pd, np=np)
 return KEY
 $python$;
@@ -94,10 +140,13 @@ run_id = plpy.execute(plpy.prepare(
     ["text"]), [json.dumps({"level": level, "period": period})])[0]["run_id"]
 sensitive = [r["target_id"] for r in plpy.execute(
     "SELECT target_id FROM welfare.target WHERE sensitive")]
-targets, services, pub_t, pub_s = ind.compute(level, period, accessibility=True,
-                                              published=(ind.rules(), sensitive))
+# complementary cells against what the other levels already publish for the period
+targets, services, pub_t, pub_s = ind.compute(
+    level, period, accessibility=True,
+    published=(ind.rules(), sensitive, ind.published_with(level, period)))
 targets = targets.assign(
     published=pub_t["published"], demand_pub=pub_t["demand"],
+    demand_complementary=pub_t["complementary"].to_numpy(bool),
     reference_population_pub=pub_t["reference_population"],
     incidence_pub=pub_t["incidence_per_100"], coverage_pub=pub_t["coverage_per_100"],
     gap_pub=pub_t["gap"], location_quotient_pub=pub_t["location_quotient"],
@@ -110,7 +159,8 @@ services = services.assign(**{out: pub_s[col].where(shown) for out, col in (
     ("reference_population_pub", "reference_population"),
     ("coverage_pub", "coverage_per_100"), ("gap_pub", "gap"),
     ("access_pub", "access_per_100"), ("nearest_cost_pub", "nearest_cost"),
-    ("share_within_pub", "share_within"))})
+    ("share_within_pub", "share_within"))},
+    reference_population_complementary=pub_s["complementary"].to_numpy(bool) & shown)
 
 
 def insert(table, frame):

@@ -33,7 +33,10 @@ SELECT res.run_id,
        res.incidence_pct_rank_pub AS incidence_pct_rank,
        res.coverage_rank_pub AS coverage_rank,
        res.coverage_pct_rank_pub AS coverage_pct_rank,
-       res.null_reason,
+       NULLIF(concat_ws('; ', res.null_reason,
+                        CASE WHEN res.demand_complementary THEN 'demand suppressed as a '
+                             'complementary cell (protects a small count nearby)' END), '')
+           AS null_reason,
        public.ST_Y(c.pt) AS lat,
        public.ST_X(c.pt) AS lon,
        public.ST_AsGeoJSON(public.ST_Transform(z.geom, 4326), 6) AS geojson
@@ -72,7 +75,7 @@ COMMENT ON COLUMN welfare_bi.zone_indicators.incidence_rank IS 'rank of incidenc
 COMMENT ON COLUMN welfare_bi.zone_indicators.incidence_pct_rank IS 'percentile rank of incidence (r-1)/(N-1)';
 COMMENT ON COLUMN welfare_bi.zone_indicators.coverage_rank IS 'rank of coverage among zones of the level, ascending';
 COMMENT ON COLUMN welfare_bi.zone_indicators.coverage_pct_rank IS 'percentile rank of coverage (r-1)/(N-1)';
-COMMENT ON COLUMN welfare_bi.zone_indicators.null_reason IS 'why a value is NULL';
+COMMENT ON COLUMN welfare_bi.zone_indicators.null_reason IS 'why a value is NULL (a demand suppressed as a complementary cell says so: it may be any count)';
 COMMENT ON COLUMN welfare_bi.zone_indicators.lat IS 'latitude (WGS84) of a point inside the zone';
 COMMENT ON COLUMN welfare_bi.zone_indicators.lon IS 'longitude (WGS84) of a point inside the zone';
 COMMENT ON COLUMN welfare_bi.zone_indicators.geojson IS 'zone boundary as GeoJSON (WGS84)';
@@ -111,7 +114,11 @@ SELECT res.run_id,
        st.cost_unit,
        res.share_within_pub AS share_within,
        st.max_cost,
-       res.null_reason,
+       NULLIF(concat_ws('; ', res.null_reason,
+                        CASE WHEN res.reference_population_complementary THEN 'reference '
+                             'population suppressed as a complementary cell (protects a small '
+                             'count nearby)' END), '')
+           AS null_reason,
        public.ST_Y(c.pt) AS lat,
        public.ST_X(c.pt) AS lon,
        public.ST_AsGeoJSON(public.ST_Transform(z.geom, 4326), 6) AS geojson
@@ -148,7 +155,7 @@ COMMENT ON COLUMN welfare_bi.zone_service_indicators.nearest_cost IS 'cost (in c
 COMMENT ON COLUMN welfare_bi.zone_service_indicators.cost_unit IS 'unit of nearest_cost and max_cost: m (metres) or min (minutes)';
 COMMENT ON COLUMN welfare_bi.zone_service_indicators.share_within IS 'share (0-1) of the reference population with a facility of the type within max_cost; NULL as access_per_100';
 COMMENT ON COLUMN welfare_bi.zone_service_indicators.max_cost IS 'catchment of the service type (in cost_unit)';
-COMMENT ON COLUMN welfare_bi.zone_service_indicators.null_reason IS 'why a value is NULL';
+COMMENT ON COLUMN welfare_bi.zone_service_indicators.null_reason IS 'why a value is NULL (a reference population suppressed as a complementary cell says so: it may be any count)';
 COMMENT ON COLUMN welfare_bi.zone_service_indicators.lat IS 'latitude (WGS84) of a point inside the zone';
 COMMENT ON COLUMN welfare_bi.zone_service_indicators.lon IS 'longitude (WGS84) of a point inside the zone';
 COMMENT ON COLUMN welfare_bi.zone_service_indicators.geojson IS 'zone boundary as GeoJSON (WGS84)';

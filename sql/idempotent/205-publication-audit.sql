@@ -63,10 +63,13 @@ def frame(query):
     return pd.DataFrame.from_records(json.loads(rows))
 
 
-targets = frame("SELECT run_id, target_id, zone_id, parent_id, demand_pub AS demand, published "
+# complementary cells (088): suppressed to protect a small count, any value >= 0
+targets = frame("SELECT run_id, target_id, zone_id, parent_id, demand_pub AS demand, published, "
+                "demand_complementary AS complementary "
                 "FROM welfare.zone_indicator_result WHERE run_id = ANY($1)")
 services = frame("SELECT run_id, reference_target_id, zone_id, parent_id, "
-                 "reference_population_pub AS reference_population "
+                 "reference_population_pub AS reference_population, "
+                 "reference_population_complementary AS complementary "
                  "FROM welfare.zone_service_result WHERE run_id = ANY($1)")
 if len(targets):
     targets["demand"] = targets["demand"].astype(float)

@@ -20,18 +20,18 @@ def district(d, n1, n2, n3, exact=False):
 
 def test_bounds_of_published_values():
     lo, hi = published_bounds([15, 10, 0, NAN, 153], exact=[False, False, False, False, True])
-    # 15 <- whole 13..17; 10 <- whole 8..12 (7 would be suppressed); 0 <- below 0.5;
-    # suppressed <- whole 1..7; exact 153 is 153
-    assert lo.tolist() == [12.5, 7.5, 0.0, 0.5, 153]
-    assert hi.tolist() == [17.5, 12.5, 0.5, 7.5, 153]
+    # 15 <- whole 13..17; 10 <- whole 8..12 (7 would be suppressed); 0 <- exactly 0
+    # (0.4 is suppressed); suppressed <- 0 < x < 7.5; exact 153 is 153
+    assert lo.tolist() == [12.5, 7.5, 0.0, 0.0, 153]
+    assert hi.tolist() == [17.5, 12.5, 0.0, 7.5, 153]
 
 
 def test_rounded_publication_keeps_the_suppressed_cell_uncertain():
-    # N1 = D - N2 - N3 in [152.5 - 102.5 - 52.5, 157.5 - 97.5 - 47.5] = [-2.5, 12.5], cut to [0.5, 7.5]
+    # N1 = D - N2 - N3 in [152.5 - 102.5 - 52.5, 157.5 - 97.5 - 47.5] = [-2.5, 12.5], cut to [0, 7.5]
     res = audit_publication(district(155, NAN, 100, 50))
     assert res.passed
     row = res.cells.iloc[0]
-    assert (row.zone_id, row.lower, row.upper, row.width) == ("N1", 0.5, 7.5, 7.0)
+    assert (row.zone_id, row.lower, row.upper, row.width) == ("N1", 0.0, 7.5, 7.5)
 
 
 def test_exact_totals_beside_suppression_leak_the_cell():
@@ -45,19 +45,19 @@ def test_exact_totals_beside_suppression_leak_the_cell():
 def test_exact_parent_alone_is_not_enough_to_leak():
     f = district(153, NAN, 100, 50)
     f["exact"] = [True, False, False, False]
-    # N1 in [153 - 102.5 - 52.5, 153 - 97.5 - 47.5] = [-2, 8] -> [0.5, 7.5]
+    # N1 in [153 - 102.5 - 52.5, 153 - 97.5 - 47.5] = [-2, 8] -> [0, 7.5]
     assert audit_publication(f, exact="exact").passed
 
 
 def test_two_suppressed_siblings_share_their_uncertainty():
     f = pd.DataFrame({"zone_id": ["D", "N1", "N2", "N3"], "parent_id": [None, "D", "D", "D"],
                       "published": [106, NAN, NAN, 100], "exact": [True, False, False, True]})
-    # N1 + N2 = 6, each in [0.5, 7.5] -> N1 in [0.5, 5.5]: width 5, just enough
+    # N1 + N2 = 6, each in [0, 7.5] -> N1 in [0, 6]: width 6, enough
     res = audit_publication(f, exact="exact")
-    assert res.cells.width.tolist() == pytest.approx([5.0, 5.0]) and res.passed
-    f.loc[0, "published"] = 102  # N1 + N2 = 2 -> [0.5, 1.5]
+    assert res.cells.width.tolist() == pytest.approx([6.0, 6.0]) and res.passed
+    f.loc[0, "published"] = 102  # N1 + N2 = 2 -> [0, 2]
     res = audit_publication(f, exact="exact")
-    assert res.cells.width.tolist() == pytest.approx([1.0, 1.0]) and not res.passed
+    assert res.cells.width.tolist() == pytest.approx([2.0, 2.0]) and not res.passed
 
 
 def test_three_levels_and_several_targets():
@@ -69,11 +69,11 @@ def test_three_levels_and_several_targets():
         "exact": [False] * 5 + [True] * 5})
     res = audit_publication(f, exact="exact")
     assert res.cells.target_id.tolist() == ["a", "b"]
-    # a: N2 = D1 - N1 in [47.5 - 52.5, 52.5 - 47.5] = [-5, 5] -> [0.5, 5]; b: 57 - 50 = 7 exactly
-    assert res.cells.lower.tolist() == pytest.approx([0.5, 7.0])
+    # a: N2 = D1 - N1 in [47.5 - 52.5, 52.5 - 47.5] = [-5, 5] -> [0, 5]; b: 57 - 50 = 7 exactly
+    assert res.cells.lower.tolist() == pytest.approx([0.0, 7.0])
     assert res.cells.upper.tolist() == pytest.approx([5.0, 7.0])
-    assert res.cells.ok.tolist() == [False, False]
-    assert audit_publication(f, exact="exact", min_width=4).cells.ok.tolist() == [True, False]
+    assert res.cells.ok.tolist() == [True, False]
+    assert audit_publication(f, exact="exact", min_width=5.5).cells.ok.tolist() == [False, False]
 
 
 def test_contradictory_publication_is_an_error():
@@ -131,9 +131,10 @@ def test_safe_counts_never_small_never_unrounded(counts, s, b):
     out = safe_counts(counts, rules)
     for x, y in zip(counts, out):
         if math.isnan(y):
-            assert math.isnan(x) or 1 <= math.floor(x + 0.5) < s
+            assert math.isnan(x) or 0 < x and math.floor(x + 0.5) < s
         else:  # raised to the smallest published value, or within rounding
             assert y % b == 0 and not 1 <= y < s
+            assert (y == 0) == (x == 0)  # a published 0 is exactly 0
             assert abs(y - x) <= b / 2 + 0.5 or y == smallest_published(rules)
 
 
@@ -167,19 +168,19 @@ def test_audit_intervals_always_contain_the_truth(s, b, children):
 # --- exact interval propagation == the LPs ------------------------------------
 
 def test_city_total_narrows_a_neighbourhood_beyond_its_district():
-    """Why districts cannot be audited alone: C = 10 exactly and D2 published 0 (< 0.5),
-    so D1 in [9.5, 10], not its own [7.5, 12.5]; N2 published 10 is in [7.5, 12.5], so
-    N1 = D1 - N2 in [9.5 - 12.5, 10 - 7.5] -> [0.5, 2.5], where D1's sub-tree alone
-    says N1 in [7.5 - 12.5, 12.5 - 7.5] -> [0.5, 5]."""
+    """Why districts cannot be audited alone: C = 10 exactly and D2 published 0 (exactly
+    0), so D1 = 10, not its own [7.5, 12.5]; N2 published 10 is in [7.5, 12.5], so
+    N1 = D1 - N2 in [10 - 12.5, 10 - 7.5] -> [0, 2.5], where D1's sub-tree alone
+    says N1 in [7.5 - 12.5, 12.5 - 7.5] -> [0, 5]."""
     f = pd.DataFrame({"zone_id": ["C", "D1", "D2", "N1", "N2"],
                       "parent_id": [None, "C", "C", "D1", "D1"],
                       "published": [10, 10, 0, NAN, 10], "exact": [True] + [False] * 4})
     for method in ("propagate", "lp"):
         res = audit_publication(f, exact="exact", method=method)
-        assert res.cells[["lower", "upper"]].iloc[0].tolist() == pytest.approx([0.5, 2.5])
+        assert res.cells[["lower", "upper"]].iloc[0].tolist() == pytest.approx([0.0, 2.5])
     alone = f.iloc[[1, 3, 4]].assign(parent_id=[None, "D1", "D1"])
     assert audit_publication(alone).cells[["lower", "upper"]].iloc[0].tolist() == \
-        pytest.approx([0.5, 5.0])
+        pytest.approx([0.0, 5.0])
     # with min_width 3 the whole tree fails where the sub-tree alone would pass
     assert not audit_publication(f, exact="exact", min_width=3).passed
     assert audit_publication(alone, min_width=3).passed
@@ -266,7 +267,7 @@ def test_propagation_input_errors():
 
 def test_a_cell_published_in_two_tables_is_known_within_both():
     """N1 suppressed by the strict rules of a sensitive target (threshold 11, base 10:
-    [0.5, 10.5]) but shown as 10 by a table under the default rules ([7.5, 12.5]):
+    [0, 10.5]) but shown as 10 by a table under the default rules ([7.5, 12.5]):
     together [7.5, 10.5]: width 3, a leak. D = 100 exactly and N2 published 90 by the strict rules
     (whole 85..94: [84.5, 94.5]) give N1 in [5.5, 15.5]."""
     rules = Rules(sensitive_suppress_below=11, sensitive_round_to=10)
@@ -279,7 +280,7 @@ def test_a_cell_published_in_two_tables_is_known_within_both():
     assert not res.passed
     f.loc[3, "published"] = NAN  # the second table suppresses it too (default threshold 8)
     res = audit_publication(f, rules, exact="exact", strict="strict")
-    # default suppression says [0.5, 7.5]; strict [0.5, 10.5]; D - N2 in [5.5, 15.5] -> [5.5, 7.5]
+    # default suppression says [0, 7.5]; strict [0, 10.5]; D - N2 in [5.5, 15.5] -> [5.5, 7.5]
     assert res.cells[["zone_id", "lower", "upper"]].values.tolist() == [["N1", 5.5, 7.5]]
     assert not res.passed
     alone = audit_publication(f.iloc[:3], rules, exact="exact", strict="strict")
@@ -309,4 +310,85 @@ def test_zone_indicator_runs_are_bounded_by_the_rules_they_were_published_with()
     # a row not shown (a sensitive target below its fixed geographies) tells nothing
     rows.loc[2, "published"] = False
     res = audit_zone_indicators(rows, None, unit, run_rules={1: Rules()})
-    assert res.cells[["lower", "upper"]].values.tolist() == [[0.5, 7.5]]
+    assert res.cells[["lower", "upper"]].values.tolist() == [[0.0, 7.5]]
+
+
+# --- complementary (secondary) suppression -------------------------------------
+
+def _sections(s1=7.0, s2=32.0, s3=0.0):
+    """Neighbourhood N (published earlier: 39 -> 40, known in [37.5, 42.5]) and its
+    sections S1 = 7 (suppressed), S2 = 32 (-> 30: [27.5, 32.5]), S3 = 0 (exactly 0)."""
+    from welfare_core.privacy import safe_counts
+    rows = pd.DataFrame({"target_id": "t", "zone_id": ["S1", "S2", "S3"], "parent_id": "N",
+                         "demand": [s1, s2, s3]})
+    n = s1 + s2 + s3
+    fixed = pd.DataFrame({"target_id": ["t"], "zone_id": ["N"], "parent_id": [None],
+                          "demand": safe_counts([n]), "published": [True]})
+    return rows, fixed
+
+
+def test_a_zero_beside_a_suppressed_cell_pins_it_and_a_complementary_cell_frees_it():
+    from welfare_core.privacy_audit import audit_zone_indicators, complementary_suppression
+    rows, fixed = _sections()
+    primary = rows.assign(demand=[NAN, 30.0, 0.0], published=True)
+    # S1 = N - S2 - S3 in [37.5 - 32.5 - 0, 42.5 - 27.5 - 0] = [5, 15] -> [5, 7.5]: width 2.5
+    res = audit_zone_indicators(pd.concat([fixed, primary]))
+    assert res.cells[["zone_id", "lower", "upper"]].values.tolist() == [["S1", 5.0, 7.5]]
+    assert not res.passed
+    # the smallest sibling (S3, 0) is suppressed too; it may then be anything >= 0, so
+    # S1 in [37.5 - 32.5 - inf, 42.5 - 27.5 - 0] -> [0, 7.5]: width 7.5
+    comp = complementary_suppression(rows, level="section", published_with=(fixed, None))
+    assert comp.values.tolist() == [["t", "S3"]]
+    pub = publish_zone_indicators(rows.assign(reference_population=1000.0, supply=0.0),
+                                  level="section", complementary=comp)
+    assert pub.demand.isna().tolist() == [True, False, True]
+    assert pub.complementary.tolist() == [False, False, True]
+    res = audit_zone_indicators(pd.concat([fixed, pub.assign(published=True)]))
+    assert res.passed and res.cells.zone_id.tolist() == ["S1"]  # S3 is not protected
+    assert res.cells[["lower", "upper"]].values.tolist() == [[0.0, 7.5]]
+
+
+def test_complementary_cells_take_the_smallest_sibling_and_hide_its_second_copy():
+    """S1 = 7, S2 = 32, S3 = 12, N = 51. Rounded to 5 nothing is pinned. Published to the
+    unit (round_to 1): N in [50.5, 51.5], S2 in [31.5, 32.5], S3 in [11.5, 12.5], so
+    S1 in [50.5 - 32.5 - 12.5, 51.5 - 31.5 - 11.5] = [5.5, 8.5] -> [5.5, 7.5]. The smallest
+    sibling, S3, is suppressed, in the target rows and in the service rows whose reference
+    target it is: S1 in [50.5 - 32.5 - inf, 51.5 - 31.5 - 0] -> [0, 7.5]."""
+    from welfare_core.privacy_audit import complementary_suppression
+    rows, fixed = _sections(s3=12.0)
+    # before: S1 in [47.5 - 32.5 - 12.5, 52.5 - 27.5 - 7.5] = [2.5, 17.5] -> [2.5, 7.5]: passes
+    assert complementary_suppression(rows, level="section", published_with=(fixed, None)).empty
+    fixed_exact = fixed.assign(demand=51.0)  # N published to the unit
+    rules = Rules(round_to=1)
+    services = pd.DataFrame({"reference_target_id": "t", "zone_id": ["S1", "S2", "S3"],
+                             "parent_id": "N", "reference_population": [7.0, 32.0, 12.0]})
+    comp = complementary_suppression(rows, services, rules, level="section",
+                                     published_with=(fixed_exact, None))
+    assert comp.values.tolist() == [["t", "S3"]]
+    pub_s = publish_zone_indicators(services.assign(service_type_id="x", supply=5.0,
+                                                    standard_per_100=10.0),
+                                    rules, level="section", complementary=comp)
+    assert pub_s.reference_population.isna().tolist() == [True, False, True]
+    assert pub_s.coverage_per_100.isna().tolist() == [True, False, True]
+    assert pub_s.gap.isna().tolist() == [True, False, True]
+
+
+def test_a_cell_whose_own_range_is_too_narrow_gets_no_complementary_cell():
+    """Threshold 3, base 1: N = 5 published 5 ([4.5, 5.5]), S1 = 2 hidden ([0, 2.5]),
+    S2 = 3 published 3 ([2.5, 3.5]): S1 in [1, 2.5]. Even with S2 suppressed S1 would be
+    in [0, 2.5], narrower than 5: no complementary cell can help, none is suppressed, and
+    the audit fails (the run is held back)."""
+    from welfare_core.privacy_audit import audit_zone_indicators, complementary_suppression
+    rules = Rules(suppress_below=3, round_to=1)
+    rows = pd.DataFrame({"target_id": "t", "zone_id": ["S1", "S2"], "parent_id": "N",
+                         "demand": [2.0, 3.0]})
+    fixed = pd.DataFrame({"target_id": ["t"], "zone_id": ["N"], "parent_id": [None],
+                          "demand": [5.0], "published": [True]})
+    primary = rows.assign(demand=[NAN, 3.0], published=True)
+    res = audit_zone_indicators(pd.concat([fixed, primary]), rules=rules)
+    assert res.cells[["lower", "upper"]].values.tolist() == [[1.0, 2.5]] and not res.passed
+    assert complementary_suppression(rows, rules=rules, level="section",
+                                     published_with=(fixed, None)).empty
+    after = primary.assign(complementary=[False, True])
+    res = audit_zone_indicators(pd.concat([fixed, after]), rules=rules)
+    assert res.cells[["lower", "upper"]].values.tolist() == [[0.0, 2.5]] and not res.passed

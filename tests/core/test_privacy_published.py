@@ -49,8 +49,9 @@ def within_bucket(x, rng, rules=DEFAULT):
     out = x.copy()
     for i, v in enumerate(x):
         for _ in range(200):
-            c = rng.uniform(0.5, rules.suppress_below - 0.51) if np.isnan(want[i]) else \
-                max(0.0, v + rng.uniform(-3.0, 3.0)) if v > 0 else rng.uniform(0, 0.49)
+            # a published 0 is exactly 0; a suppressed count anything in (0, 7.5)
+            c = rng.uniform(0.01, rules.suppress_below - 0.51) if np.isnan(want[i]) else \
+                max(0.0, v + rng.uniform(-3.0, 3.0)) if v > 0 else 0.0
             if np.array_equal(safe_counts([c], rules), want[i:i + 1], equal_nan=True):
                 out[i] = c
                 break
@@ -172,6 +173,55 @@ def test_perturbing_within_buckets_leaves_published_scenario_unchanged():
     rng = np.random.default_rng(3)
     for _ in range(4):  # 8 evaluations each, twice: slower than the others
         frame_equal(pub(perturbed(city(), rng)), want)
+
+
+def test_perturbing_within_buckets_leaves_composite_and_benchmark_unchanged():
+    """The stored composite and compare_zones runs read the PUBLISHED indicator values
+    (130-comparisons.sql, indicator_run(published=True)): so are functions of the
+    published counts only. (On raw rates, a raw incidence beside the rounded reference
+    population gives the raw count back: 301 / 1340 x 100 -> 301.)"""
+    from welfare_core import benchmark, composite
+
+    def pub(t):
+        rows, _ = published_indicators(t)
+        rows = rows[rows["published"]]
+        values, comps, population = composite.components_from_indicators(
+            rows, ["pop_65plus", "pop_0_2", "pop_65plus:coverage_per_100"])
+        index = composite.composite_index(values, comps, method="svi").index
+        bench = benchmark.benchmark_indicators(rows, None, targets=["pop_65plus", "pop_0_2"],
+                                               peers="none")
+        return (index.sort_values("zone_id").reset_index(drop=True),
+                bench.sort_values(["indicator", "zone_id"]).reset_index(drop=True), population)
+
+    want_index, want_bench, want_pop = pub(city())
+    assert want_index["score"].notna().any() and want_bench["value"].notna().any()
+    # the composite's inputs are published values: N1's 65+ incidence is 300 / 1340
+    rows, _ = published_indicators(city())
+    n1 = rows[(rows.zone_id == N1) & (rows.target_id == "pop_65plus")].incidence_per_100
+    assert math.isclose(float(n1.iloc[0]), 300 / 1340 * 100)
+    rng = np.random.default_rng(13)
+    for _ in range(TRIES):
+        got_index, got_bench, got_pop = pub(perturbed(city(), rng))
+        frame_equal(got_index, want_index)
+        frame_equal(got_bench, want_bench)
+        np.testing.assert_array_equal(np.asarray(got_pop), np.asarray(want_pop))
+
+
+def test_published_direction_reads_the_published_change():
+    """Raw demand 301 -> 302 is a loss (more demand), but both publish as 300: change 0,
+    direction "none"; coverage 3.0 -> 3.5 published is a gain; gap 10 -> 5 a gain; a
+    hidden change has no direction; access 2 -> 1.5 a loss."""
+    got = cmp.published_direction(["demand", "coverage_per_100", "gap", "demand", "access"],
+                                  [300.0, 3.0, 10.0, np.nan, 2.0],
+                                  [300.0, 3.5, 5.0, 10.0, 1.5],
+                                  [0.0, 0.5, -5.0, np.nan, -0.5])
+    assert got.tolist() == ["none", "gain", "gain", None, "loss"]
+    comparison = pd.DataFrame({"zone_id": [N1], "target_id": ["pop_65plus"],
+                               "measure": ["demand"], "base": [301.0], "scenario": [302.0],
+                               "change": [1.0], "direction": ["loss"], "demand_effect": [1.0],
+                               "supply_effect": [0.0], "catchment_effect": [0.0]})
+    pub = cmp.publish_comparison(comparison, level=LEVEL)
+    assert pub.change_pub.tolist() == [0.0] and pub.direction_pub.tolist() == ["none"]
 
 
 # --- published values by hand ------------------------------------------------------------

@@ -254,6 +254,28 @@ def test_locate_points_matches_brute_force():
     assert summary["objective"] == pytest.approx(best) and summary["existing_sites"] == 1
 
 
+def test_close_and_sweep_points_use_a_given_cost():
+    from welfare_core.optimise import zone_models as zm
+    rng = np.random.default_rng(11)
+    pts, sites = rng.random((12, 2)) * 100, rng.random((5, 2)) * 100
+    w = rng.integers(1, 20, 12).astype(float)
+    cost = rng.random((12, 5)) * 60                 # unrelated to the coordinates
+    cost[0, 1] = cost[3, 2] = np.inf                # unreachable pairs
+    cov = cost <= 30.0
+    before = w[cov.any(axis=1)].sum()
+    loss = min(before - w[cov[:, [j for j in range(5) if j not in s]].any(axis=1)].sum()
+               for s in itertools.combinations(range(5), 2))
+    _, _, summary = zm.close_points(pts, w, sites, 2, 30.0, cost=cost, cost_unit="min")
+    assert summary["objective"] == pytest.approx(loss) and summary["cost_unit"] == "min"
+    assert summary["covered_before"] == pytest.approx(before)
+    curve = zm.sweep_points("p_median", pts, w, sites[1:], 3, None, existing_xy=sites[:1], cost=cost + 1.0)
+    ref = [min(w @ (cost + 1.0)[:, [0, *s]].min(axis=1) for s in itertools.combinations(range(1, 5), k))
+           for k in range(4)]
+    assert curve["objective"].tolist() == pytest.approx(ref)
+    with pytest.raises(InputError, match="expected shape"):
+        zm.close_points(pts, w, sites, 1, 30.0, cost=cost[:, :4])
+
+
 def test_optimise_locations_equity_groups_by_level_hand():
     from welfare_core.optimise import zone_models as zm
     # rsa within 1500 m, every site open (F1, F2 and the only candidate S1): N1 (255) and

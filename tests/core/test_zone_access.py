@@ -325,3 +325,43 @@ def test_zone_points_given_once_give_the_same_values(city):
     pd.testing.assert_frame_equal(a, b)
     with pytest.raises(InputError, match="zone_xy has shape"):
         zone_accessibility(city, "rsa", 2023, "neighbourhood", zone_xy=xy[:3])
+
+
+# --- several service types in one call, and demand of the served targets only ---------
+
+def test_every_type_in_one_call_equals_one_call_per_type(city):
+    from welfare_core.zone_access import zone_accessibility_types
+
+    for method in ("2sfca", "3sfca", "gravity"):
+        every = zone_accessibility_types(city, None, 2023, "neighbourhood", method=method,
+                                         max_cost=2600)
+        each = pd.concat([zone_accessibility(city, s, 2023, "neighbourhood", method=method,
+                                             max_cost=2600) for s in ("nursery", "rsa")],
+                         ignore_index=True)
+        pd.testing.assert_frame_equal(every, each)
+    assert len(every) == 4 * 3
+    # hand values (test_2sfca_neighbourhoods_by_hand): rsa, 65+, 2SFCA within 2600 m
+    every = zone_accessibility_types(city, ["rsa", "nursery"], 2023, "neighbourhood",
+                                     max_cost=2600)
+    rsa = every[(every["service_type_id"] == "rsa") & (every["target_id"] == "pop_65plus")]
+    close(dict(zip(rsa["zone_id"], rsa["access"])), {N1: 2.25, N2: 3.25, N3: NAN, N4: 1.0})
+
+
+def test_carriers_keep_the_origins_when_only_served_demand_is_given(city):
+    """The SQL door reads only the served targets' demand plus the zones carrying any
+    demand (carriers): the origins must stay those of the full demand table.
+    Here pop_0_2 is stored at N1, N2 and at district D2, and another target at N3 (a
+    child of D2): with every row, D2 is an ancestor of a carrier and not an origin."""
+    d = city["demand"]
+    d = d[d["zone_id"].isin([N1, N2])]
+    extra = pd.DataFrame([("015146-D2", "pop_0_2", 2023, 20.0, "test"),
+                          (N3, "pop_65plus", 2023, 5.0, "test")], columns=d.columns)
+    full = dict(city, demand=pd.concat([d, extra], ignore_index=True))
+    served = dict(full, demand=full["demand"][full["demand"]["target_id"] == "pop_0_2"])
+    carriers = full["demand"]["zone_id"].unique().tolist()
+    want = zone_accessibility(full, "nursery", 2023, "district")
+    got = zone_accessibility(served, "nursery", 2023, "district", carriers=carriers)
+    pd.testing.assert_frame_equal(got, want)
+    # without the carriers, D2 would become an origin and its 20 children count
+    other = zone_accessibility(served, "nursery", 2023, "district")
+    assert other["demand"].sum() == want["demand"].sum() + 20

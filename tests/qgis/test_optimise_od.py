@@ -1,4 +1,5 @@
-"""welfare:optimise_locations / welfare:allocate_capacity with an OD cost table and equity groups.
+"""welfare:optimise_locations / allocate_capacity / close_facilities / sweep_locations with an OD cost
+table, and equity groups.
 
 Memory layers in EPSG:32632. The OD table is hand-made so that its costs
 differ from the straight-line distances in ways that move the optimum (a
@@ -6,8 +7,10 @@ barrier cuts site s3 off from d and e, a tram brings a, b, c and f within
 reach of s4, a bus links d to s1, the pair e -> s1 is missing = unreachable).
 References: brute force over every site subset on the OD costs (covered
 weight, total cost, worst group gap; for capacity, every whole-module plan
-with a max-flow LP per plan via scipy.optimize.linprog), and the same brute
-force on the euclidean costs to show the table changed the answer.
+with a max-flow LP per plan via scipy.optimize.linprog; for closure, every
+set of K facilities to close; for a sweep, every subset per number of new
+sites), and the same brute force on the euclidean costs to show the table
+changed the answer.
 """
 import itertools
 
@@ -116,7 +119,7 @@ def bf_mclp(cost, r, p):
 
 def test_od_parameters_have_help(welfare_plugin):
     from qgis.core import QgsApplication
-    for alg_id in ("optimise_locations", "allocate_capacity"):
+    for alg_id in ("optimise_locations", "allocate_capacity", "close_facilities", "sweep_locations"):
         alg = QgsApplication.processingRegistry().algorithmById(f"welfare:{alg_id}")
         keys = {p.name(): p for p in alg.parameterDefinitions()}
         for key in ("OD_TABLE", "OD_ORIGIN", "OD_DESTINATION", "OD_COST"):
@@ -268,3 +271,121 @@ def test_od_table_matching_nothing_is_a_clear_error(welfare_plugin):
     from qgis.core import QgsProcessingException
     with pytest.raises(QgsProcessingException, match="none of its"):
         optimise(MODEL=0, NEW_SITES=1, MAX_COST=600.0, OD_TABLE=od_layer(od_costs(), ["x1", "x2", "x3", "x4"]))
+
+
+# ---------------------------------------------------------------- close_facilities and sweep_locations
+
+FAC_CAP = np.array([40.0, 15.0, 40.0, 25.0])       # the CAND points as open facilities, these capacities
+FACS = [(c[0], float(q), c[2], c[3]) for c, q in zip(CAND, FAC_CAP)]
+F_IDS = [f[0] for f in FACS]
+
+
+def close_od(**extra):
+    p = dict(DEMAND=point_layer(DEM, "dem"), DEMAND_WEIGHT="val", DEMAND_ID="pid",
+             FACILITIES=point_layer(FACS, "fac"), FACILITY_ID="pid")
+    p.update(extra)
+    return run("close_facilities", **p)
+
+
+def bf_close(cost, k, r, cap=None):
+    """(least coverage lost, facilities closed) over every set of k facilities; capacitated: served share (LP)."""
+    def covered(cols):
+        if cap is None:
+            return W[(cost[:, cols] <= r).any(axis=1)].sum()
+        return max_served(cost[:, cols], W, cap[cols], r)
+    before = covered(list(range(len(FACS))))
+    return unique_best([(before - covered([j for j in range(len(FACS)) if j not in sub]), sub)
+                        for sub in itertools.combinations(range(len(FACS)), k)])
+
+
+@pytest.mark.parametrize("k, r, capacitated", [(2, 600.0, False), (3, 1000.0, False), (2, 600.0, True)])
+def test_close_with_od_table_is_the_brute_force_optimum(welfare_plugin, k, r, capacitated):
+    cost = od_costs()
+    cap = FAC_CAP if capacitated else None
+    loss, best = bf_close(cost, k, r, cap)
+    loss_e, best_e = bf_close(euclid(CAND), k, r, cap)
+    assert set(best) != set(best_e)              # the table moves the plan
+    extra = dict(CAPACITATED=True, FACILITY_CAPACITY="val") if capacitated else {}
+    out = close_od(K=k, MAX_COST=r, OD_TABLE=od_layer(cost, F_IDS), **extra)
+    s = rows(out["SUMMARY"])[0]
+    assert s["status"] == "optimal" and s["model"] == "closure"
+    assert s["objective"] == pytest.approx(loss) and s["cost_unit"] == "m"
+    assert {r_["site_id"] for r_ in rows(out["SITES"]) if not r_["chosen"]} == {F_IDS[j] for j in best}
+    for ln in rows(out["ALLOCATION"]):          # the allocation after closing uses the table's costs
+        i, j = D_IDS.index(ln["demand_id"]), F_IDS.index(ln["site_id"])
+        assert ln["cost"] == pytest.approx(cost[i, j]) and ln["cost"] <= r and j not in best
+    # without the table the door finds the straight-line plan
+    plain = close_od(K=k, MAX_COST=r, **extra)
+    assert rows(plain["SUMMARY"])[0]["objective"] == pytest.approx(loss_e)
+    assert {r_["site_id"] for r_ in rows(plain["SITES"]) if not r_["chosen"]} == {F_IDS[j] for j in best_e}
+
+
+def sweep_od(**extra):
+    import processing
+    p = dict(DEMAND=point_layer(DEM, "dem"), DEMAND_WEIGHT="val", DEMAND_ID="pid",
+             CANDIDATES=point_layer(CAND, "cand"), CANDIDATE_ID="pid", EXISTING=point_layer(EXIST, "ex"),
+             EXISTING_ID="pid", MAX_NEW=3, MAX_COST=600.0, SWEEP="memory:")
+    p.update(extra)
+    return sorted(rows(processing.run("welfare:sweep_locations", p)["SWEEP"]), key=lambda r: r["new_sites"])
+
+
+def sweep_costs():
+    """Demand x (F1, s1..s4) costs: F1 straight-line, the candidates as in the OD table."""
+    cost = euclid(EXIST + CAND)
+    cost[:, 1:] = od_costs()
+    return cost
+
+
+@pytest.mark.parametrize("model", ["mclp", "p_median"])
+def test_sweep_with_od_table_is_brute_force_per_p(welfare_plugin, model):
+    cost = sweep_costs()
+    ids = [EXIST[0][0]] + [c[0] for c in CAND]
+
+    def value(c, sel):                           # covered weight (mclp) or total weighted cost (p_median)
+        return W[(c[:, sel] <= 600.0).any(axis=1)].sum() if model == "mclp" else float(W @ c[:, sel].min(axis=1))
+
+    def best(c, n):
+        vals = [value(c, [0] + [1 + j for j in sub]) for sub in itertools.combinations(range(len(CAND)), n)]
+        return max(vals) if model == "mclp" else min(vals)
+
+    curve = sweep_od(MODEL=["mclp", "p_median"].index(model), OD_TABLE=od_layer(cost, ids))
+    assert [r["new_sites"] for r in curve] == [0, 1, 2, 3]
+    ref = [best(cost, n) for n in range(4)]
+    assert [r["objective"] for r in curve] == pytest.approx(ref)
+    assert ref != pytest.approx([best(euclid(EXIST + CAND), n) for n in range(4)])   # the table moves the curve
+    for r in curve:
+        assert r["status"] == "optimal"
+        sel = [0] + [ids.index(x) for x in (r["new_site_ids"].split(",") if r["new_site_ids"] else [])]
+        assert len(sel) == 1 + r["new_sites"]
+        assert value(cost, sel) == pytest.approx(r["objective"])           # the plan itself is optimal (ties)
+        cov = W[(cost[:, sel] <= 600.0).any(axis=1)].sum()
+        assert r["covered"] == pytest.approx(cov) and r["coverage_pct"] == pytest.approx(100 * cov / W.sum())
+    sign = 1 if model == "mclp" else -1
+    assert [r["gain"] for r in curve[1:]] == pytest.approx([sign * (b - a) for a, b in zip(ref, ref[1:])])
+
+
+@pytest.mark.parametrize("alg, change, match", [
+    ("close", dict(FACILITY_ID=None), "set FACILITY_ID"),
+    ("close", dict(OD_TABLE="other"), "none of its"),
+    ("sweep", dict(EXISTING_ID=None), "set EXISTING_ID"),
+    ("sweep", dict(OD_TABLE="other"), "none of its"),
+    ("sweep", dict(OD_ORIGIN="nope"), "no field nope"),
+])
+def test_close_and_sweep_od_errors_are_clear(welfare_plugin, alg, change, match):
+    from qgis.core import QgsProcessingException
+    ids = [EXIST[0][0]] + [c[0] for c in CAND] if alg == "sweep" else F_IDS
+    cost = sweep_costs() if alg == "sweep" else od_costs()
+    if change.get("OD_TABLE") == "other":       # a table for other sites: no row matches
+        change = dict(OD_TABLE=od_layer(cost, [f"x{j}" for j in range(len(ids))]))
+    params = dict(MODEL=0, OD_TABLE=od_layer(cost, ids)) if alg == "sweep" else \
+        dict(K=1, MAX_COST=600.0, OD_TABLE=od_layer(cost, ids))
+    params.update(change)
+    with pytest.raises(QgsProcessingException, match=match):
+        (sweep_od if alg == "sweep" else close_od)(**params)
+
+
+def test_close_leaves_out_rows_for_other_ids(welfare_plugin):
+    cost = od_costs()
+    out = close_od(K=2, MAX_COST=600.0,
+                   OD_TABLE=od_layer(cost, F_IDS, extra_rows=[("a", "s99", 1.0), ("zz", "s1", 1.0)]))
+    assert rows(out["SUMMARY"])[0]["objective"] == pytest.approx(bf_close(cost, 2, 600.0)[0])

@@ -83,8 +83,11 @@ def published():
     tables = load_sample(ROOT / "data" / "sample")
     target = tables["target"]
     sensitive = list(target.loc[target["sensitive"].astype(bool), "target_id"])
-    rows, _ = zone_indicators(tables, "neighbourhood", 2023)
-    rows = publish_zone_indicators(rows, level="neighbourhood", sensitive=sensitive)
+    rows, services = zone_indicators(tables, "neighbourhood", 2023)
+    # required and gap come from the published reference populations of the serving
+    # types: without services they would be hidden (privacy.publish_zone_indicators)
+    rows = publish_zone_indicators(rows, level="neighbourhood", sensitive=sensitive,
+                                   services=services, service_target=tables["service_target"])
     return rows[rows["published"]].set_index(["target_id", "zone_id"])
 
 

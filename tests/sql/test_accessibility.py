@@ -164,6 +164,165 @@ def test_generic_unknown_column_is_clean(conn):
     clean_error(err)
 
 
+# --- generic functions over a cost relation (cost_rel) -----------------------------------
+# Costs in minutes, long table (o, d, minutes); max_cost 10; demand a 10, b 30, c 20, d 5;
+# supply f 6, g 4. Pairs: a-f 0 (zero cost), b-f 10 (exactly at the cutoff: inside), b-g 4,
+# c-g 8, c-f Infinity (unreachable), d-g 12 (beyond the cutoff); a-g, d-f absent.
+# 2SFCA: f <- a, b: R_f = 6/40 = 0.15;  g <- b, c: R_g = 4/50 = 0.08
+#        A_a = 0.15, A_b = 0.15 + 0.08 = 0.23, A_c = 0.08, A_d = 0 (reaches nothing)
+# 3SFCA (W = 1): G_a = {f: 1}, G_b = {f: .5, g: .5}, G_c = {g: 1}
+#        R_f = 6/(10 + .5·30) = 0.24, R_g = 4/(.5·30 + 20) = 4/35
+#        A_a = 0.24, A_b = .5·0.24 + .5·4/35, A_c = 4/35, A_d = 0
+# linear decay, d = 20: W(0) = 1, W(4) = .8, W(8) = .6, W(10) = .5
+#        R_f = 6/(10 + .5·30) = 0.24, R_g = 4/(.8·30 + .6·20) = 1/9
+#        A_a = 0.24, A_b = .5·0.24 + .8/9, A_c = .6/9, A_d = 0
+OD_DEMAND = [("a", 10.0), ("b", 30.0), ("c", 20.0), ("d", 5.0)]
+OD_SUPPLY = [("f", 6.0), ("g", 4.0)]
+OD_ROWS = [("a", "f", 0.0), ("b", "f", 10.0), ("b", "g", 4.0), ("c", "g", 8.0),
+           ("c", "f", math.inf), ("d", "g", 12.0)]
+
+
+def od_tables(conn, rows=OD_ROWS):
+    """dem / sup without any geometry column, od (o, d, minutes)."""
+    conn.execute("CREATE TEMP TABLE dem (pid text, val double precision)")
+    conn.execute("CREATE TEMP TABLE sup (pid text, val double precision)")
+    conn.execute("CREATE TEMP TABLE od (o text, d text, minutes double precision)")
+    for table, data in (("dem", OD_DEMAND), ("sup", OD_SUPPLY), ("od", rows)):
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(data[0]))})",
+                            data)
+
+
+def fca_od(conn, fn, max_cost, decay=None, decay_param=None, cost_rel="od", **cols):
+    cols = {"cost_origin": "o", "cost_destination": "d", "cost_col": "minutes"} | cols
+    named = "".join(f", {k} => %({k})s" for k in cols)
+    rows = conn.execute(
+        f"SELECT id, access FROM welfare.{fn}('dem', 'pid', 'val', NULL, 'sup', 'pid', 'val', "
+        f"NULL, %(max_cost)s, %(decay)s, %(decay_param)s, cost_rel => %(cost_rel)s{named})",
+        dict(cols, max_cost=max_cost, decay=decay, decay_param=decay_param,
+             cost_rel=cost_rel)).fetchall()
+    return dict(rows)
+
+
+def test_cost_relation_hand_example(conn):
+    od_tables(conn)
+    assert fca_od(conn, "two_step_fca", 10) == pytest.approx(
+        {"a": 0.15, "b": 0.23, "c": 0.08, "d": 0.0}, rel=1e-12, abs=1e-15)
+    assert fca_od(conn, "three_step_fca", 10) == pytest.approx(
+        {"a": 0.24, "b": 0.12 + 2 / 35, "c": 4 / 35, "d": 0.0}, rel=1e-12, abs=1e-15)
+    assert fca_od(conn, "two_step_fca", 10, "linear", 20) == pytest.approx(
+        {"a": 0.24, "b": 0.12 + 0.8 / 9, "c": 0.6 / 9, "d": 0.0}, rel=1e-12, abs=1e-15)
+    # just below the cutoff, b-f (10) drops out: f serves a alone, b reaches only g
+    # R_f = 6/10, R_g = 4/50: A_a = 0.6, A_b = A_c = 0.08
+    assert fca_od(conn, "two_step_fca", 9.999) == pytest.approx(
+        {"a": 0.6, "b": 0.08, "c": 0.08, "d": 0.0}, rel=1e-12, abs=1e-15)
+
+
+def test_cost_relation_default_column_names(conn):
+    """origin_id, destination_id, cost by default; geometry columns ignored when given."""
+    od_tables(conn)
+    conn.execute("CREATE TEMP VIEW od_std AS SELECT o AS origin_id, d AS destination_id, "
+                 "minutes AS cost FROM od")
+    conn.execute("ALTER TABLE dem ADD COLUMN geom public.geometry")  # all NULL: not read
+    got = dict(conn.execute(
+        "SELECT id, access FROM welfare.two_step_fca('dem', 'pid', 'val', 'geom', 'sup', 'pid', "
+        "'val', NULL, 10, cost_rel => 'od_std')").fetchall())
+    assert got == pytest.approx({"a": 0.15, "b": 0.23, "c": 0.08, "d": 0.0}, rel=1e-12)
+
+
+@pytest.mark.parametrize("fn,method", [("two_step_fca", "2sfca"), ("three_step_fca", "3sfca")])
+def test_cost_relation_of_euclidean_distances_equals_geometry_path(conn, fn, method):
+    """PostGIS ST_Distance between the points, every pair (also beyond the cutoff), as the
+    cost relation: the same accessibility as the geometry path (core KD-tree distances)."""
+    rng = np.random.default_rng(7)
+    n, m = 150, 30
+    d_xy = rng.uniform(0, 4000, (n, 2)) + (tc.X0, tc.Y0)
+    s_xy = rng.uniform(0, 4000, (m, 2)) + (tc.X0, tc.Y0)
+    d_xy[:3] = s_xy[:3]  # zero costs
+    points_table(conn, "dem", [(f"d{i}", float(rng.integers(0, 100)), *d_xy[i])
+                               for i in range(n)])
+    points_table(conn, "sup", [(f"s{j}", float(rng.uniform(1, 30)), *s_xy[j]) for j in range(m)])
+    conn.execute("CREATE TEMP TABLE dist AS SELECT a.pid AS origin_id, b.pid AS destination_id, "
+                 "public.ST_Distance(a.geom, b.geom) AS cost FROM dem a, sup b")
+    for decay, param in ((None, None), ("gaussian", 400.0)):
+        geo = fca_sql(conn, fn, 800.0, decay, param)
+        od = dict(conn.execute(
+            f"SELECT id, access FROM welfare.{fn}('dem', 'pid', 'val', NULL, 'sup', 'pid', "
+            "'val', NULL, 800, %s, %s, 'dist')", [decay, param]).fetchall())
+        assert od.keys() == geo.keys() and len(od) == n
+        np.testing.assert_allclose([od[k] for k in sorted(geo)], [geo[k] for k in sorted(geo)],
+                                   rtol=1e-9, atol=1e-12)
+        assert sum(v > 0 for v in od.values()) > n / 2  # the check is not vacuous
+
+
+def test_network_cost_matrix_feeds_the_fca(conn):
+    """welfare.network_cost_matrix (tests/fixtures/street_grid.py) as cost_rel, through a view.
+
+    Hand-worked network costs (metres): O1-D1 110, O1-D2 620, O2-D1 320, O2-D2 430,
+    O3-D3 110, O4-D1 0, O4-D2 510. max_cost 500 keeps O1-D1, O2-D1, O2-D2, O3-D3, O4-D1.
+    demand O1 10, O2 20, O3 5, O4 15; supply D1 9, D2 6, D3 2:
+    R_D1 = 9/(10 + 20 + 15) = 0.2, R_D2 = 6/20 = 0.3, R_D3 = 2/5 = 0.4
+    A_O1 = 0.2, A_O2 = 0.2 + 0.3 = 0.5, A_O3 = 0.4, A_O4 = 0.2
+    """
+    from fixtures import street_grid as sg
+    conn.execute("CREATE TEMP TABLE streets (source bigint, target bigint, cost float8, "
+                 "reverse_cost float8, geom public.geometry(LineString, 32632))")
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO streets VALUES (%s, %s, %s, %s, public.ST_SetSRID(public.ST_MakeLine("
+            "public.ST_MakePoint(%s, %s), public.ST_MakePoint(%s, %s)), 32632))",
+            [(s, t, c, r, sg.X0 + a[0], sg.Y0 + a[1], sg.X0 + b[0], sg.Y0 + b[1])
+             for _, s, t, c, r, a, b in sg.grid_edges()])
+    values = {"O1": 10.0, "O2": 20.0, "O3": 5.0, "O4": 15.0, "D1": 9.0, "D2": 6.0, "D3": 2.0}
+    points_table(conn, "homes", [(p, values[p], sg.X0 + x, sg.Y0 + y) for p, x, y in sg.ORIGINS])
+    points_table(conn, "services", [(p, values[p], sg.X0 + x, sg.Y0 + y)
+                                    for p, x, y in sg.DESTINATIONS])
+    conn.execute("CREATE TEMP VIEW net AS SELECT * FROM welfare.network_cost_matrix('streets', "
+                 "'homes', 'pid', 'geom', 'services', 'pid', 'geom', 1000, engine => 'core')")
+    got = dict(conn.execute(
+        "SELECT id, access FROM welfare.two_step_fca('homes', 'pid', 'val', NULL, 'services', "
+        "'pid', 'val', NULL, 500, cost_rel => 'net')").fetchall())
+    assert got == pytest.approx({"O1": 0.2, "O2": 0.5, "O3": 0.4, "O4": 0.2}, rel=1e-12)
+    # the geometry path (straight lines) gives other numbers: O3 is 90 m from D3 by air
+    air = dict(conn.execute(
+        "SELECT id, access FROM welfare.two_step_fca('homes', 'pid', 'val', 'geom', 'services', "
+        "'pid', 'val', 'geom', 500)").fetchall())
+    assert air["O1"] != pytest.approx(got["O1"])
+
+
+@pytest.mark.parametrize("rows,kw,sqlstate,match", [
+    (OD_ROWS, {"cost_col": "nope"}, "42703", "nope"),
+    (OD_ROWS + [("a", "g", -1.0)], {}, "22023", "1 negative value(s)"),
+    (OD_ROWS + [("a", "g", math.nan)], {}, "22023", "1 missing (NaN) value(s)"),
+    (OD_ROWS + [("a", "g", None)], {}, "22023", "1 row(s) with a NULL cost in column minutes"),
+    (OD_ROWS + [(None, "g", 1.0)], {}, "22023", "1 row(s) with a NULL o or d"),
+    (OD_ROWS + [("a", None, 1.0)], {}, "22023", "1 row(s) with a NULL o or d"),
+    (OD_ROWS + [("a", "f", 2.0)], {}, "22023", "1 duplicate (origin, destination) pair(s)"),
+    (OD_ROWS + [("zz", "f", 1.0)], {}, "23503",
+     "1 o value(s) that are not ids of the demand relation dem (column pid), e.g. ['zz']"),
+    # swapped: origins are supply ids
+    ([(d, o, c) for o, d, c in OD_ROWS], {}, "23503", "not ids of the demand relation"),
+    (OD_ROWS, {"cost_destination": "o"}, "22023", "three different columns"),
+])
+def test_cost_relation_bad_inputs_are_clear_errors(conn, rows, kw, sqlstate, match):
+    od_tables(conn, rows)
+    with pytest.raises(psycopg.Error) as err:
+        fca_od(conn, "two_step_fca", 10, **kw)
+    assert err.value.sqlstate == sqlstate, str(err.value)
+    assert match in str(err.value)
+    if sqlstate != "42703":
+        assert err.value.diag.message_hint
+    clean_error(err)
+
+
+def test_geometry_columns_are_required_without_a_cost_relation(conn):
+    od_tables(conn)
+    with pytest.raises(psycopg.Error) as err:
+        fca_od(conn, "three_step_fca", 10, cost_rel=None)
+    assert err.value.sqlstate == "22023" and "demand_geom is required" in str(err.value)
+    clean_error(err)
+
+
 # --- model function ---------------------------------------------------------------------
 
 def model_frame(conn, *args, **kwargs):
@@ -224,7 +383,10 @@ def test_model_function_hand_values(loaded):
      "unknown decay 'cubic'"),
     ("welfare.accessibility('rsa', 1990, 'neighbourhood')", [], "22023",
      "no demand rows for period 1990"),
-    ("welfare.accessibility(NULL, 2023)", [], "22023", "service_type_id and period are required"),
+    ("welfare.accessibility('rsa', NULL)", [], "22023", "period is required"),
+    # every type (service_type_id NULL) still checks each type's inputs
+    ("welfare.accessibility(NULL, 2023, 'neighbourhood', decay => 'cubic')", [], "22023",
+     "unknown decay 'cubic'"),
     ("welfare.run_accessibility('ghost', 2023, 'neighbourhood')", [], "23503",
      "unknown service type 'ghost'"),
 ])
@@ -245,6 +407,74 @@ def test_no_active_facility_is_a_clear_error(loaded):
         c.rollback()
     assert "no facility of service type 'nursery' is active in 2023" in str(err.value)
     clean_error(err)
+
+
+ADD_DAY_CENTRE = [
+    # a third service type sharing the target pop_65plus with the rsa (rolled back)
+    "INSERT INTO welfare.service_type SELECT (pg_catalog.jsonb_populate_record("
+    "NULL::welfare.service_type, pg_catalog.to_jsonb(s) || '{\"service_type_id\": \"day\", "
+    "\"max_cost\": 1800, \"cost_unit\": \"m\"}')).* FROM welfare.service_type s "
+    "WHERE service_type_id = 'rsa'",
+    "INSERT INTO welfare.service_target VALUES ('day', 'pop_65plus', 1.0)",
+    "INSERT INTO welfare.facility SELECT (pg_catalog.jsonb_populate_record(NULL::welfare.facility,"
+    " pg_catalog.to_jsonb(f) || '{\"facility_id\": \"F4\", \"service_type_id\": \"day\", "
+    "\"capacity\": 7}')).* FROM welfare.facility f WHERE facility_id = 'F2'",
+]
+
+
+@pytest.mark.parametrize("level,method", [("neighbourhood", "2sfca"), ("district", "3sfca"),
+                                          ("city", "gravity")])
+def test_every_type_in_one_call_equals_one_call_per_type(loaded, level, method):
+    with psycopg.connect(f"dbname={loaded}") as c:
+        for q in ADD_DAY_CENTRE:
+            c.execute(q)
+        every = model_frame(c, None, 2023, level, method)
+        per_type = pd.concat([model_frame(c, st, 2023, level, method)
+                              for st in ("day", "nursery", "rsa")], ignore_index=True)
+        c.rollback()
+    assert sorted(every["service_type_id"].unique()) == ["day", "nursery", "rsa"]
+    assert len(every) == len(per_type) > 0
+    key = ["service_type_id", "target_id", "zone_id"]
+    assert every[key].equals(per_type[key])  # same rows in the same order
+    assert_same(every, per_type, key)
+
+
+def test_every_type_run_is_stored_and_read_per_type_by_bi(loaded):
+    with psycopg.connect(f"dbname={loaded}") as c:
+        for q in ADD_DAY_CENTRE:
+            c.execute(q)
+        older = c.execute("SELECT welfare.run_accessibility('nursery', 2023, "
+                          "'neighbourhood')").fetchone()[0]
+        every = c.execute("SELECT welfare.run_accessibility(NULL, 2023, "
+                          "'neighbourhood')").fetchone()[0]
+        params = c.execute("SELECT parameters FROM welfare.run WHERE run_id = %s",
+                           [every]).fetchone()[0]
+        # pop_65plus is served by the rsa and by the day centre: twice in one run
+        stored = pd.DataFrame(c.execute(
+            "SELECT zone_id, level, parent_id, municipality_code, period, service_type_id, "
+            "target_id, method, demand, access, nearest_cost, share_within, max_cost, "
+            "cost_unit, null_reason FROM welfare.accessibility_result WHERE run_id = %s "
+            "ORDER BY service_type_id, target_id, zone_id", [every]).fetchall(),
+            columns=SQL_COLUMNS)
+        bi_before = c.execute("SELECT service_type_id, run_id, count(*) FROM "
+                              "welfare_bi.accessibility GROUP BY 1, 2 ORDER BY 1").fetchall()
+        newer = c.execute("SELECT welfare.run_accessibility('rsa', 2023, "
+                          "'neighbourhood')").fetchone()[0]
+        bi_after = c.execute("SELECT service_type_id, run_id, count(*) FROM "
+                             "welfare_bi.accessibility GROUP BY 1, 2 ORDER BY 1").fetchall()
+        per_type = pd.concat([model_frame(c, st, 2023, "neighbourhood")
+                              for st in ("day", "nursery", "rsa")], ignore_index=True)
+        c.rollback()
+    assert params["service_type_id"] is None
+    assert params["service_type_ids"] == ["day", "nursery", "rsa"]
+    assert len(stored) == 4 * (1 + 1 + 2)
+    assert (stored.groupby(["zone_id", "target_id"]).size().max()) == 2
+    assert_same(stored, per_type, ["service_type_id", "target_id", "zone_id"])
+    # BI: the latest run per service type, the all-types run covering every type
+    assert older not in {r[1] for r in bi_before}
+    assert {r[0]: r[1] for r in bi_before} == {"day": every, "nursery": every, "rsa": every}
+    assert {r[0]: r[1] for r in bi_after} == {"day": every, "nursery": every, "rsa": newer}
+    assert {r[0]: r[2] for r in bi_after} == {"day": 4, "nursery": 4, "rsa": 8}
 
 
 # --- runs and BI ------------------------------------------------------------------------

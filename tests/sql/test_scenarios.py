@@ -223,13 +223,17 @@ def test_bi_view_rounds_the_parts_of_demand_changes(loaded):
         # alone_65plus in N4: 0 -> 5, suppressed: change and parts hidden
         ("demand", {"target_id": "alone_65plus", "zone_ids": ["015146-N4"], "mode": "set",
                     "value": 5}),
+        # pop_65plus in N1: 300 -> 301 (raw: a loss, more demand); published 300 -> 300:
+        # change 0, so the published direction is "none" (issue 9)
+        ("demand", {"target_id": "pop_65plus", "zone_ids": ["015146-N1"], "mode": "delta",
+                    "value": 1.0}),
         CLOSE_F2]
     with session(loaded) as c:
         sid = make(c, "small demand changes", plan, shared=True)
         run_id = c.execute("SELECT welfare.run_scenario(%s, 'neighbourhood', 2023)",
                            [sid]).fetchone()[0]
         cols = ["zone_id", "target_id", "measure", "base", "scenario", "change",
-                "demand_effect", "supply_effect", "catchment_effect"]
+                "demand_effect", "supply_effect", "catchment_effect", "direction"]
         bi = pd.DataFrame(c.execute(
             f"SELECT {', '.join(cols)} FROM welfare_bi.scenario_comparison WHERE run_id = %s",
             [run_id]).fetchall(), columns=cols)
@@ -246,6 +250,15 @@ def test_bi_view_rounds_the_parts_of_demand_changes(loaded):
     assert row("N2", "pop_65plus") == [100, 95, -5, -5, 0, 0]
     assert row("N4", "alone_65plus") == [0, None, None, None, None, None]
     assert row("N1", "alone_65plus") == [120, 120, 0, 0, 0, 0]
+    # the direction shown is that of the published change, not of the raw one
+    assert row("N1", "pop_65plus")[:3] == [300, 300, 0]
+    assert dem.loc[("015146-N1", "pop_65plus"), "direction"] == "none"
+    assert dem.loc[("015146-N1", "pop_0_2"), "direction"] == "loss"   # 40 -> 45
+    assert dem.loc[("015146-N2", "pop_65plus"), "direction"] == "gain"  # 100 -> 95
+    assert pd.isna(dem.loc[("015146-N4", "alone_65plus"), "direction"])  # hidden
+    r65 = raw[(raw.measure == "demand") & (raw.zone_id == "015146-N1") &
+              (raw.target_id == "pop_65plus")].iloc[0]
+    assert r65.direction == "loss" and r65.change == pytest.approx(1.0)
     # the raw rows keep the unrounded values for analysts
     r = raw[(raw.measure == "demand") & (raw.zone_id == "015146-N1") &
             (raw.target_id == "pop_0_2")].iloc[0]

@@ -568,14 +568,17 @@ def sweep_locations(tables, service_type_id, model, max_new, period, *, max_cost
                   inp["capacity"] if capacitated else None, time_limit, inp["ids"], progress)
 
 
-def _point_inputs(demand_xy, weights, site_xy, max_cost, capacity, n_sites, what):
+def _point_inputs(demand_xy, weights, site_xy, max_cost, capacity, n_sites, what, cost=None):
     d_xy = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
     s_xy = np.asarray(site_xy, dtype=float).reshape(-1, 2)
     cutoff = costs_mod.check_max_cost(max_cost) if max_cost is not None else np.inf
     w = np.asarray(weights, dtype=float).ravel()
     if w.shape != (len(d_xy),):
         raise InputError(f"weights: expected {len(d_xy)} values (one per demand point), got {w.size}")
-    dense = np.hypot(d_xy[:, None, 0] - s_xy[None, :, 0], d_xy[:, None, 1] - s_xy[None, :, 1])
+    if cost is None:
+        dense = np.hypot(d_xy[:, None, 0] - s_xy[None, :, 0], d_xy[:, None, 1] - s_xy[None, :, 1])
+    else:
+        dense = _given_costs(cost, (len(d_xy), len(s_xy)))
     cap = None if capacity is None else np.asarray(capacity, dtype=float).ravel()
     if cap is not None and cap.shape != (n_sites,):
         raise InputError(f"{what}: expected {n_sites} capacities (one per site), got {cap.size}")
@@ -583,36 +586,45 @@ def _point_inputs(demand_xy, weights, site_xy, max_cost, capacity, n_sites, what
 
 
 def close_points(demand_xy, weights, facility_xy, k, max_cost, *, keep=None, capacity=None, demand_ids=None,
-                 facility_ids=None, time_limit=None, progress=None):
+                 facility_ids=None, time_limit=None, progress=None, cost=None, cost_unit="m"):
     """:func:`closure_plan` on plain points (planar metres): the QGIS door's generic form.
 
     ``keep``: facility ids (or, without ``facility_ids``, indices) that must
-    stay open; ``capacity`` makes it capacitated. Returns ``(sites,
-    allocation, summary)``.
+    stay open; ``capacity`` makes it capacitated. ``cost``: an ``(n, m)``
+    dense array (``np.inf`` = unreachable) or CostMatrix of demand points x
+    facilities used instead of the planar distances, ``max_cost`` in its
+    unit (``cost_unit``, reported in the summary), as in
+    :func:`locate_points`. Returns ``(sites, allocation, summary)``.
     """
     m = len(np.asarray(facility_xy, dtype=float).reshape(-1, 2))
     if max_cost is None:
         raise InputError("max_cost: closure needs the coverage cutoff")
-    dense, w, cutoff, cap, s_xy = _point_inputs(demand_xy, weights, facility_xy, max_cost, capacity, m, "capacity")
+    dense, w, cutoff, cap, s_xy = _point_inputs(demand_xy, weights, facility_xy, max_cost, capacity, m, "capacity",
+                                                cost)
     ids = [str(x) for x in facility_ids] if facility_ids is not None else [f"F{j}" for j in range(m)]
     if keep is not None and facility_ids is None:
         keep = [f"F{int(j)}" for j in keep]
     origins = list(demand_ids) if demand_ids is not None else list(range(len(w)))
     if progress:
         progress(20)
-    out = _closure(dense, w, cutoff, k, _keep_index(keep, ids), cap, time_limit, ids, [None] * m, s_xy, origins)
+    sites, allocation, summary = _closure(dense, w, cutoff, k, _keep_index(keep, ids), cap, time_limit, ids,
+                                          [None] * m, s_xy, origins)
+    summary["cost_unit"] = cost_unit
     if progress:
         progress(100)
-    return out
+    return sites, allocation, summary
 
 
 def sweep_points(model, demand_xy, weights, candidate_xy, max_new, max_cost, *, existing_xy=None,
                  candidate_capacity=None, existing_capacity=None, candidate_ids=None, existing_ids=None,
-                 time_limit=None, progress=None):
+                 time_limit=None, progress=None, cost=None):
     """:func:`sweep_locations` on plain points (planar metres): the QGIS door's generic form.
 
     ``max_cost`` is required for ``mclp``; for ``p_median`` it only sets the
-    coverage reported (``None``: every point counts as covered).
+    coverage reported (``None``: every point counts as covered). ``cost``:
+    an ``(n, existing + candidates)`` dense array (``np.inf`` = unreachable)
+    or CostMatrix used instead of the planar distances, columns existing
+    first, ``max_cost`` in its unit, as in :func:`locate_points`.
     """
     if model == "mclp" and max_cost is None:
         raise InputError("max_cost: the mclp sweep needs the coverage cutoff")
@@ -626,7 +638,7 @@ def sweep_points(model, demand_xy, weights, candidate_xy, max_new, max_cost, *, 
         cap = np.r_[np.asarray(existing_capacity if n_exist else [], dtype=float),
                     np.asarray(candidate_capacity, dtype=float)]
     dense, w, cutoff, cap, _ = _point_inputs(demand_xy, weights, np.vstack([e_xy, c_xy]), max_cost, cap,
-                                             n_exist + len(c_xy), "candidate_capacity")
+                                             n_exist + len(c_xy), "candidate_capacity", cost)
     ids = list(existing_ids if existing_ids is not None else [f"E{i}" for i in range(n_exist)]) + \
         list(candidate_ids if candidate_ids is not None else [f"C{j}" for j in range(len(c_xy))])
     return _sweep(model, dense, w, cutoff, n_exist, max_new, cap, time_limit, ids, progress)

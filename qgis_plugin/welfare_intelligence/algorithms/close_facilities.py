@@ -12,15 +12,17 @@ Two thin doors over ``welfare_core.optimise.zone_models``:
   new sites; writes the curve (objective, coverage, marginal gain) as a table.
 
 Layers are read as in optimise_locations (point on surface, one projected
-metric CRS); the core computes distances and solves exactly (HiGHS).
+metric CRS); the core computes distances and solves exactly (HiGHS). Both
+take optimise_locations' optional OD table (``add_od_table`` / ``read_od``),
+whose costs then replace the planar distances.
 """
 from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
                        QgsProcessingParameterNumber)
 
 from .base import RAW, WelfareAlgorithm
-from .optimise_locations import (add_layers, add_outputs, read_points, working_crs, write_lines, write_sites,
-                                 write_summary)
+from .optimise_locations import (add_layers, add_od_table, add_outputs, read_od, read_points, working_crs,
+                                 write_lines, write_sites, write_summary)
 
 SWEEP_MODELS = ("mclp", "p_median")  # MODEL options of sweep_locations: the index is stored in models
 _KINDS = [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
@@ -51,6 +53,7 @@ class CloseFacilities(WelfareAlgorithm):
         self.add(QgsProcessingParameterBoolean("CAPACITATED", "CAPACITATED", defaultValue=False))
         self.add(QgsProcessingParameterNumber("TIME_LIMIT", "TIME_LIMIT", QgsProcessingParameterNumber.Double,
                                               defaultValue=60.0, minValue=0.1))
+        add_od_table(self)
         add_outputs(self)
 
     def compute(self, parameters, context, feedback, progress):
@@ -68,11 +71,12 @@ class CloseFacilities(WelfareAlgorithm):
         if capacitated and cap is None:
             raise InputError("CAPACITATED needs FACILITY_CAPACITY")
         keep_ids = [i for i, v in zip(f_ids, f_vals[keep]) if v] if keep else None
+        cost, unit = read_od(self, parameters, context, feedback, d_ids, f_ids, ["DEMAND_ID", "FACILITY_ID"])
         sites, alloc, summary = close_points(
             d_xy, d_vals[weight], f_xy, self.parameterAsInt(parameters, "K", context),
             _max_cost(self, parameters, context), keep=keep_ids, capacity=f_vals[cap] if capacitated else None,
             demand_ids=d_ids, facility_ids=f_ids, time_limit=self.parameterAsDouble(parameters, "TIME_LIMIT", context),
-            progress=progress.scaled(20, 85))
+            progress=progress.scaled(20, 85), cost=cost, cost_unit=unit)
         closed = sites.loc[~sites["chosen"], "site_id"].tolist()
         feedback.pushInfo(f"close {', '.join(map(str, closed)) or 'nothing'}: coverage lost {summary['objective']:g} "
                           f"({summary['coverage_pct_before']} % -> {summary['coverage_pct_after']} %); status "
@@ -114,6 +118,7 @@ class SweepLocations(WelfareAlgorithm):
         self.add(QgsProcessingParameterBoolean("CAPACITATED", "CAPACITATED", defaultValue=False))
         self.add(QgsProcessingParameterNumber("TIME_LIMIT", "TIME_LIMIT", QgsProcessingParameterNumber.Double,
                                               defaultValue=60.0, minValue=0.1))
+        add_od_table(self)
         self.add_target_crs()
         self.add_sink("SWEEP")
 
@@ -136,12 +141,14 @@ class SweepLocations(WelfareAlgorithm):
         if set(e_ids) & set(c_ids):
             raise InputError("EXISTING and CANDIDATES share ids; choose id fields that tell them apart")
         model = SWEEP_MODELS[self.parameterAsEnum(parameters, "MODEL", context)]
+        cost, _unit = read_od(self, parameters, context, feedback, d_ids, list(e_ids) + list(c_ids),
+                              ["DEMAND_ID", "CANDIDATE_ID"] + (["EXISTING_ID"] if existing is not None else []))
         curve = sweep_points(model, d_xy, d_vals[weight], c_xy, self.parameterAsInt(parameters, "MAX_NEW", context),
                              _max_cost(self, parameters, context), existing_xy=e_xy,
                              candidate_capacity=c_vals.get(c_cap) if capacitated else None,
                              existing_capacity=e_vals.get(e_cap) if capacitated else None, candidate_ids=c_ids,
                              existing_ids=e_ids, time_limit=self.parameterAsDouble(parameters, "TIME_LIMIT", context),
-                             progress=progress.scaled(15, 90))
+                             progress=progress.scaled(15, 90), cost=cost)
         for r in curve.itertuples():
             feedback.pushInfo(f"{r.new_sites} new: objective {r.objective:g}, coverage {r.coverage_pct} %, "
                               f"gain {r.gain}, {r.status}")

@@ -218,9 +218,10 @@ def published(rows, base, scenario, tables, opts, feedback):
                                method=opts["method"])
     note_left_out(pub["published"], feedback)
     shown = pub["change_pub"].notna()
+    # the direction of the PUBLISHED change (a raw 301 -> 302 is "loss", published 300 -> 300)
     rows = rows.assign(base=pub["base_pub"], scenario=pub["scenario_pub"],
                        change=pub["change_pub"], change_pct=pub["change_pct_pub"],
-                       direction=rows["direction"].astype(object).where(shown, None))
+                       direction=pub["direction_pub"].astype(object).where(shown, None))
     for column in ("demand_effect", "supply_effect", "catchment_effect"):
         # hidden with the change; demand parts rounded to sum to the published change
         rows[column] = pub[f"{column}_pub"].astype(object).where(shown, None)
