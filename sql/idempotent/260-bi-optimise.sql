@@ -27,10 +27,14 @@ SELECT s.run_id,
   JOIN welfare.service_type st ON st.service_type_id = sm.service_type_id
   CROSS JOIN LATERAL (SELECT public.ST_Transform(public.ST_SetSRID(public.ST_MakePoint(s.x, s.y),
       (SELECT COALESCE(o.value, v.value)::integer FROM welfare.setting v
-        LEFT JOIN welfare.setting_override o ON o.name = v.name WHERE v.name = 'srid')), 4326) AS pt) c;
+        LEFT JOIN welfare.setting_override o ON o.name = v.name WHERE v.name = 'srid')), 4326) AS pt) c
+ -- an analyst's run also counts unpublished facilities (drafts): their names and places stay out
+ WHERE s.kind = 'candidate'
+    OR EXISTS (SELECT 1 FROM welfare.facility f WHERE f.facility_id = s.site_id AND f.published);
 COMMENT ON VIEW welfare_bi.optimise_sites IS
-    'sites of every finished optimisation run (existing facilities and candidate sites), chosen or not, '
-    'with the capacity added; no demand counts';
+    'sites of every finished optimisation run (published facilities and candidate sites; an '
+    'unpublished facility the run counted is left out), chosen or not, with the capacity added; '
+    'no demand counts';
 COMMENT ON COLUMN welfare_bi.optimise_sites.run_id IS 'run that produced the row (welfare.run)';
 COMMENT ON COLUMN welfare_bi.optimise_sites.computed_at IS 'when the run finished';
 COMMENT ON COLUMN welfare_bi.optimise_sites.run_kind IS 'optimise_locations or allocate_capacity';

@@ -188,3 +188,17 @@ def test_every_column_commented(loaded, rel):
                             [rel]).fetchall()
         desc = c.execute("SELECT obj_description(%s::regclass)", [rel]).fetchone()[0]
     assert missing == [] and desc
+
+
+def test_bi_sites_leave_out_unpublished_facilities(loaded):
+    """An analyst's run counts a draft facility; welfare_bi does not show its name or place."""
+    with psycopg.connect(f"dbname={loaded}") as c:
+        c.execute("UPDATE welfare.facility SET published = false WHERE facility_id = 'F2'")
+        run = c.execute("SELECT welfare.run_optimise_locations('rsa', 'mclp', 1, 2023, 1500)").fetchone()[0]
+        raw = [r for r, in c.execute("SELECT site_id FROM welfare.optimise_site WHERE run_id = %s "
+                                     "ORDER BY 1", [run])]
+        c.execute("SET ROLE welfare_bi_reader")
+        bi = [r for r, in c.execute("SELECT site_id FROM welfare_bi.optimise_sites WHERE run_id = %s "
+                                    "ORDER BY 1", [run])]
+        c.rollback()
+    assert raw == ["F1", "F2", "S1"] and bi == ["F1", "S1"]
