@@ -266,9 +266,5 @@ COMMENT ON FUNCTION welfare.run_zone_indicators(text, integer) IS
     'zone_service_result under a new run id (logged in welfare.run), audits the publication '
     '(welfare.audit_publication: welfare_bi shows the run only if it passes) and returns the id';
 
-GRANT EXECUTE ON FUNCTION welfare._indicators_door(),
-    welfare._zone_indicators_json(text, integer, text[]), welfare.zone_indicators(text, integer, text[]),
-    welfare._zone_service_indicators_json(text, integer), welfare.zone_service_indicators(text, integer),
-    welfare._run_zone_indicators(text, integer), welfare.run_zone_indicators(text, integer)
-    TO welfare_analyst, welfare_admin;
+-- EXECUTE on these functions: the rules of 900-privileges.sql (admin, analyst).
 GRANT SELECT, INSERT ON welfare.zone_indicator_result, welfare.zone_service_result TO welfare_analyst;

@@ -439,35 +439,6 @@ COMMENT ON FUNCTION welfare.run_accessibility(text, integer, text, text, double 
     '(parameters and duration logged in welfare.run) and returns that id; service_type_id '
     'NULL: one run for every service type (parameters list them in service_type_ids)';
 
-REVOKE ALL ON FUNCTION welfare._accessibility_door(),
-    welfare._fca(text, regclass, text, text, text, regclass, text, text, text, double precision,
-                 text, double precision, regclass, text, text, text),
-    welfare.two_step_fca(regclass, text, text, text, regclass, text, text, text, double precision,
-                         text, double precision, regclass, text, text, text),
-    welfare.three_step_fca(regclass, text, text, text, regclass, text, text, text,
-                           double precision, text, double precision, regclass, text, text,
-                           text),
-    welfare._accessibility(text, integer, text, text, double precision, text, double precision, text),
-    welfare.accessibility(text, integer, text, text, double precision, text, double precision, text),
-    welfare._run_accessibility(text, integer, text, text, double precision, text, double precision,
-                               text),
-    welfare.run_accessibility(text, integer, text, text, double precision, text, double precision,
-                              text)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION welfare._accessibility_door(),
-    welfare._fca(text, regclass, text, text, text, regclass, text, text, text, double precision,
-                 text, double precision, regclass, text, text, text),
-    welfare.two_step_fca(regclass, text, text, text, regclass, text, text, text, double precision,
-                         text, double precision, regclass, text, text, text),
-    welfare.three_step_fca(regclass, text, text, text, regclass, text, text, text,
-                           double precision, text, double precision, regclass, text, text,
-                           text),
-    welfare._accessibility(text, integer, text, text, double precision, text, double precision, text),
-    welfare.accessibility(text, integer, text, text, double precision, text, double precision, text),
-    welfare._run_accessibility(text, integer, text, text, double precision, text, double precision,
-                               text),
-    welfare.run_accessibility(text, integer, text, text, double precision, text, double precision,
-                              text)
-    TO welfare_analyst, welfare_admin;
+-- EXECUTE on these functions: the rules of 900-privileges.sql (admin, analyst).
 GRANT SELECT, INSERT ON welfare.accessibility_result TO welfare_analyst;
 GRANT ALL ON welfare.accessibility_result TO welfare_admin;

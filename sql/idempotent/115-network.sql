@@ -202,15 +202,4 @@ COMMENT ON FUNCTION welfare.network_cost_matrix(regclass, regclass, text, text, 
     'farther from the network. engine: pgrouting (pgr_dijkstraCost), core (scipy Dijkstra) or '
     'NULL = pgrouting when installed. Same numbers either way (welfare_core.costs.network)';
 
-REVOKE ALL ON FUNCTION
-    welfare._network_cost_matrix(regclass, regclass, text, text, regclass, text, text,
-        double precision, text, text, text, text, text, boolean, text, text, double precision, text),
-    welfare.network_cost_matrix(regclass, regclass, text, text, regclass, text, text,
-        double precision, text, text, text, text, text, boolean, text, text, double precision, text)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-    welfare._network_cost_matrix(regclass, regclass, text, text, regclass, text, text,
-        double precision, text, text, text, text, text, boolean, text, text, double precision, text),
-    welfare.network_cost_matrix(regclass, regclass, text, text, regclass, text, text,
-        double precision, text, text, text, text, text, boolean, text, text, double precision, text)
-    TO welfare_analyst, welfare_admin;
+-- EXECUTE on these functions: the rules of 900-privileges.sql (admin, analyst).

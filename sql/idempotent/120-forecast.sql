@@ -254,15 +254,6 @@ COMMENT ON FUNCTION welfare.forecast_service_indicators(text, integer, integer, 
     'welfare.zone_service_indicators for a future year (coverage and gap of each service type '
     'against projected demand); welfare.demand is not changed; raw values, for analysts';
 
-GRANT EXECUTE ON FUNCTION welfare._forecast_door(),
-    welfare._forecast_demand_json(text, integer, text, text, integer, text, double precision, double precision),
-    welfare.forecast_demand(text, integer, text, text, integer, text, double precision, double precision),
-    welfare._run_forecast_demand(text, integer, text, text, integer, text, double precision, double precision),
-    welfare.run_forecast_demand(text, integer, text, text, integer, text, double precision, double precision),
-    welfare._forecast_indicators_json(text, integer, integer, text, double precision),
-    welfare.forecast_indicators(text, integer, integer, text, double precision),
-    welfare._forecast_service_indicators_json(text, integer, integer, text, double precision),
-    welfare.forecast_service_indicators(text, integer, integer, text, double precision)
-    TO welfare_analyst, welfare_admin;
+-- EXECUTE on these functions: the rules of 900-privileges.sql (admin, analyst).
 GRANT SELECT, INSERT ON welfare.forecast_result TO welfare_analyst;
 GRANT ALL ON welfare.forecast_result TO welfare_admin;

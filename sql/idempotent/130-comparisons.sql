@@ -698,26 +698,7 @@ COMMENT ON FUNCTION welfare.run_equity_measures(bigint, text[], text, bigint) IS
     'computes equity measures (see welfare.equity_measures) and stores them in equity_result '
     'under a new run id; returns the run id';
 
-GRANT EXECUTE ON FUNCTION welfare._comparisons_door(),
-    welfare._composite_index_json(bigint, jsonb, text, text, text, boolean),
-    welfare._run_composite_index(bigint, jsonb, text, text, text, boolean, text),
-    welfare._hot_spots_json(bigint, text, text, text, double precision, integer, integer, double precision, boolean, boolean),
-    welfare._global_moran_json(bigint, text, text, text, double precision, integer, integer, boolean),
-    welfare._run_hot_spots(bigint, text, text, text, double precision, integer, integer, double precision, boolean, boolean),
-    welfare._compare_zones_json(bigint, text[], text, text, integer, double precision, integer),
-    welfare._run_compare_zones(bigint, text[], text, text, integer, double precision, integer),
-    welfare._equity_measures_json(bigint, text[], text, bigint),
-    welfare._run_equity_measures(bigint, text[], text, bigint),
-    welfare.composite_index(bigint, jsonb, text, text, text, boolean),
-    welfare.run_composite_index(bigint, jsonb, text, text, text, boolean, text),
-    welfare.hot_spots(bigint, text, text, text, double precision, integer, integer, double precision, boolean, boolean),
-    welfare.global_moran(bigint, text, text, text, double precision, integer, integer, boolean),
-    welfare.run_hot_spots(bigint, text, text, text, double precision, integer, integer, double precision, boolean, boolean),
-    welfare.compare_zones(bigint, text[], text, text, integer, double precision, integer),
-    welfare.run_compare_zones(bigint, text[], text, text, integer, double precision, integer),
-    welfare.equity_measures(bigint, text[], text, bigint),
-    welfare.run_equity_measures(bigint, text[], text, bigint)
-    TO welfare_analyst, welfare_admin;
+-- EXECUTE on these functions: the rules of 900-privileges.sql (admin, analyst).
 GRANT SELECT, INSERT ON welfare.composite_result, welfare.composite_component_result,
     welfare.benchmark_result, welfare.hot_spot_result, welfare.moran_result,
     welfare.equity_result TO welfare_analyst;

@@ -302,24 +302,7 @@ COMMENT ON FUNCTION welfare.run_scenario(bigint, text, integer, bigint, text) IS
     '(NULL = the current data) in welfare.scenario_result under a new run id (logged in '
     'welfare.run); returns that id';
 
-REVOKE ALL ON FUNCTION welfare._scenario_door(), welfare._check_scenario_change(text, text),
-    welfare._compare_scenarios_json(bigint, bigint, text, integer, text, text[]),
-    welfare._run_scenario(bigint, text, integer, bigint, text),
-    welfare.create_scenario(text, text, boolean, bigint), welfare._own_scenario(bigint),
-    welfare.add_scenario_change(bigint, text, jsonb), welfare.copy_scenario(bigint, text, boolean),
-    welfare.share_scenario(bigint, boolean),
-    welfare.compare_scenarios(bigint, bigint, text, integer, text, text[]),
-    welfare.run_scenario(bigint, text, integer, bigint, text)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION welfare._scenario_door(), welfare._check_scenario_change(text, text),
-    welfare._compare_scenarios_json(bigint, bigint, text, integer, text, text[]),
-    welfare._run_scenario(bigint, text, integer, bigint, text),
-    welfare.create_scenario(text, text, boolean, bigint), welfare._own_scenario(bigint),
-    welfare.add_scenario_change(bigint, text, jsonb), welfare.copy_scenario(bigint, text, boolean),
-    welfare.share_scenario(bigint, boolean),
-    welfare.compare_scenarios(bigint, bigint, text, integer, text, text[]),
-    welfare.run_scenario(bigint, text, integer, bigint, text)
-    TO welfare_analyst, welfare_admin;
+-- EXECUTE on these functions: the rules of 900-privileges.sql (admin, analyst).
 GRANT SELECT, INSERT, UPDATE, DELETE ON welfare.scenario, welfare.scenario_change TO welfare_analyst;
 GRANT SELECT, INSERT ON welfare.scenario_result TO welfare_analyst;
 GRANT ALL ON welfare.scenario, welfare.scenario_change, welfare.scenario_result TO welfare_admin;

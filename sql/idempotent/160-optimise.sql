@@ -428,36 +428,7 @@ $$;
 COMMENT ON FUNCTION welfare.run_allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision) IS
     'runs welfare.allocate_capacity and stores its sites, allocation and summary in welfare.optimise_site, optimise_allocation and optimise_summary under a new run id (logged in welfare.run); returns that id';
 
-REVOKE ALL ON FUNCTION welfare._optimise_door(),
-    welfare._locate(text, regclass, text, text, text, regclass, text, text, text, text, integer, double precision, double precision),
-    welfare.p_median(regclass, text, text, text, regclass, text, text, integer, text, text, double precision, double precision),
-    welfare.mclp(regclass, text, text, text, regclass, text, text, integer, double precision, text, text, double precision),
-    welfare.lscp(regclass, text, text, regclass, text, text, double precision, text, text, text, double precision),
-    welfare.p_center(regclass, text, text, regclass, text, text, integer, text, double precision),
-    welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
-    welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
-    welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
-    welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
-    welfare._allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
-    welfare.allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
-    welfare._run_allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
-    welfare.run_allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION welfare._optimise_door(),
-    welfare._locate(text, regclass, text, text, text, regclass, text, text, text, text, integer, double precision, double precision),
-    welfare.p_median(regclass, text, text, text, regclass, text, text, integer, text, text, double precision, double precision),
-    welfare.mclp(regclass, text, text, text, regclass, text, text, integer, double precision, text, text, double precision),
-    welfare.lscp(regclass, text, text, regclass, text, text, double precision, text, text, text, double precision),
-    welfare.p_center(regclass, text, text, regclass, text, text, integer, text, double precision),
-    welfare._optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
-    welfare.optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
-    welfare._run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
-    welfare.run_optimise_locations(text, text, integer, integer, double precision, boolean, double precision, text, text),
-    welfare._allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
-    welfare.allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
-    welfare._run_allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision),
-    welfare.run_allocate_capacity(text, double precision, integer, double precision, double precision, double precision, double precision, double precision, boolean, double precision)
-    TO welfare_analyst, welfare_admin;
+-- EXECUTE on these functions: the rules of 900-privileges.sql (admin, analyst).
 GRANT SELECT, INSERT ON welfare.optimise_site, welfare.optimise_allocation, welfare.optimise_summary
     TO welfare_analyst;
 GRANT ALL ON welfare.optimise_site, welfare.optimise_allocation, welfare.optimise_summary TO welfare_admin;

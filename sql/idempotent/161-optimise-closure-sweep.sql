@@ -261,25 +261,6 @@ COMMENT ON FUNCTION welfare.run_sweep_locations(text, text, integer, integer, do
 COMMENT ON COLUMN welfare.optimise_summary.model IS
     'mclp, p_median, p_center, equity, allocate_capacity or closure (welfare.run_closure_plan: objective = coverage lost, p = facilities kept)';
 
-REVOKE ALL ON FUNCTION welfare._optimise_more_door(),
-    welfare._closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
-    welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
-    welfare._run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
-    welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
-    welfare._sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
-    welfare.sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
-    welfare._run_sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
-    welfare.run_sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION welfare._optimise_more_door(),
-    welfare._closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
-    welfare.closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
-    welfare._run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
-    welfare.run_closure_plan(text, integer, integer, double precision, text[], boolean, double precision, text),
-    welfare._sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
-    welfare.sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
-    welfare._run_sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision),
-    welfare.run_sweep_locations(text, text, integer, integer, double precision, boolean, text, double precision)
-    TO welfare_analyst, welfare_admin;
+-- EXECUTE on these functions: the rules of 900-privileges.sql (admin, analyst).
 GRANT SELECT, INSERT ON welfare.optimise_sweep TO welfare_analyst;
 GRANT ALL ON welfare.optimise_sweep TO welfare_admin;

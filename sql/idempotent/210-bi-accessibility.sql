@@ -88,4 +88,3 @@ COMMENT ON COLUMN welfare_bi.accessibility.lat IS 'latitude (WGS84) of a point i
 COMMENT ON COLUMN welfare_bi.accessibility.lon IS 'longitude (WGS84) of a point inside the zone';
 COMMENT ON COLUMN welfare_bi.accessibility.geojson IS 'zone boundary as GeoJSON (WGS84)';
 
-GRANT SELECT ON welfare_bi.accessibility TO welfare_bi_reader, welfare_analyst, welfare_admin;

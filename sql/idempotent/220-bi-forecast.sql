@@ -64,4 +64,3 @@ COMMENT ON COLUMN welfare_bi.demand_forecast.lat IS 'latitude (WGS84) of a point
 COMMENT ON COLUMN welfare_bi.demand_forecast.lon IS 'longitude (WGS84) of a point inside the zone';
 COMMENT ON COLUMN welfare_bi.demand_forecast.geojson IS 'zone boundary as GeoJSON (WGS84)';
 
-GRANT SELECT ON welfare_bi.demand_forecast TO welfare_bi_reader, welfare_analyst, welfare_admin;

@@ -79,4 +79,3 @@ COMMENT ON COLUMN welfare_bi.scenario_comparison.null_reason IS 'why a value is 
 COMMENT ON COLUMN welfare_bi.scenario_comparison.lat IS 'latitude (WGS84) of a point inside the zone';
 COMMENT ON COLUMN welfare_bi.scenario_comparison.lon IS 'longitude (WGS84) of a point inside the zone';
 COMMENT ON COLUMN welfare_bi.scenario_comparison.geojson IS 'zone boundary as GeoJSON (WGS84)';
-GRANT SELECT ON welfare_bi.scenario_comparison TO welfare_bi_reader, welfare_analyst, welfare_admin;

@@ -101,5 +101,3 @@ COMMENT ON COLUMN welfare_bi.optimise_summary.status IS 'optimal (proven) or tim
 COMMENT ON COLUMN welfare_bi.optimise_summary.gap IS 'relative gap to the proven bound (0 = optimal)';
 COMMENT ON COLUMN welfare_bi.optimise_summary.solver IS 'solver name and version';
 
-GRANT SELECT ON welfare_bi.optimise_sites, welfare_bi.optimise_summary
-    TO welfare_bi_reader, welfare_analyst, welfare_admin;

@@ -72,17 +72,18 @@ def old_core_option(core):
 
 
 def snapshot(conn):
-    """The extension's catalog as comparable sets of text rows, by kind."""
+    """The extension's catalog as comparable sets of text rows, by kind (ACL entries
+    sorted: their order records the order of the grants, not a privilege)."""
     schemas = list(SCHEMAS)
     queries = {
         "functions": """
             SELECT p.oid::regprocedure::text, pg_get_function_result(p.oid), md5(p.prosrc),
-                   p.provolatile, p.prosecdef, p.proconfig::text, p.proacl::text,
+                   p.provolatile, p.prosecdef, p.proconfig::text, (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(p.proacl) x)::text,
                    obj_description(p.oid, 'pg_proc')
               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = ANY(%s)""",
         "relations": """
-            SELECT c.oid::regclass::text, c.relkind, c.relacl::text, c.relrowsecurity,
+            SELECT c.oid::regclass::text, c.relkind, (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(c.relacl) x)::text, c.relrowsecurity,
                    c.relforcerowsecurity, obj_description(c.oid, 'pg_class')
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = ANY(%s)""",
@@ -90,7 +91,7 @@ def snapshot(conn):
             SELECT a.attrelid::regclass::text,
                    row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
                    a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-                   pg_get_expr(d.adbin, d.adrelid), a.attacl::text,
+                   pg_get_expr(d.adbin, d.adrelid), (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x)::text,
                    col_description(a.attrelid, a.attnum)
               FROM pg_attribute a
               JOIN pg_class c ON c.oid = a.attrelid
@@ -114,7 +115,7 @@ def snapshot(conn):
               JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = ANY(%s) AND NOT t.tgisinternal""",
         "schemas": """
-            SELECT nspname, nspacl::text, obj_description(oid, 'pg_namespace')
+            SELECT nspname, (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(nspacl) x)::text, obj_description(oid, 'pg_namespace')
               FROM pg_namespace WHERE nspname = ANY(%s)""",
         "members": """
             SELECT pg_describe_object(d.classid, d.objid, d.objsubid)
