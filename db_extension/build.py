@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SQL = ROOT / "sql"
 NAME = "welfare_intelligence"
-PREVIOUS_VERSIONS: tuple[str, ...] = ("0.1.0",)  # released versions that upgrade to this one
+PREVIOUS_VERSIONS: tuple[str, ...] = ("0.1.0", "0.1.1")  # released versions that upgrade to this one
 NUMBERED = re.compile(r"^\d{3}-[a-z0-9_-]+\.sql$")
 
 

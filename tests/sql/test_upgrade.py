@@ -30,7 +30,8 @@ from sql.wi_sql import ROOT, SYSTEM_PY, admin_conn, fresh_database, import_all
 
 # version -> commit of the release (also tagged v<version>); a clone without
 # this history (shallow) cannot run the test and says so.
-RELEASES = {"0.1.0": "e746992cf29726e390cdb833dfc0f8b0fecb670a"}
+RELEASES = {"0.1.0": "e746992cf29726e390cdb833dfc0f8b0fecb670a",
+            "0.1.1": "b6bfa02207c1b6f81e8f33c803fd75ce16fe669a"}
 SCHEMAS = ("welfare", "welfare_bi")
 
 
