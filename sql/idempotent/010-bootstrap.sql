@@ -147,17 +147,22 @@ def read_frame(spec, relation, columns, where="", args=(), argtypes=()):
 
 
 def published_only():
-    """True while a run started by welfare.run_published (152-provider-runs.sql) is going on:
-    that SECURITY DEFINER function pins setting welfare.published_facilities_only = on."""
-    v = plpy.execute("SELECT pg_catalog.current_setting("
-                     "'welfare.published_facilities_only', true) AS v")[0]["v"]
-    return (v or "").strip().lower() in ("on", "true", "yes", "1")
+    """Whether analyses count published facilities only: the default, because their
+    published values reach everyone and an unpublished facility (a shelter whose address
+    is confidential, a provider's draft) must not shape them. A session that sets
+    welfare.count_unpublished_facilities = on counts them too, and its runs are shown in
+    welfare_bi to their author only (welfare.log_run_start). welfare.run_published pins
+    welfare.published_facilities_only = on, which wins."""
+    v = plpy.execute("SELECT pg_catalog.current_setting('welfare.published_facilities_only', "
+                     "true) AS pinned, pg_catalog.current_setting("
+                     "'welfare.count_unpublished_facilities', true) AS wider")[0]
+    on = ("on", "true", "yes", "1")
+    return (v["pinned"] or "").strip().lower() in on or (v["wider"] or "").strip().lower() not in on
 
 
 def relation(name):
-    """welfare.<name> as the analyses read it. Under welfare.published_facilities_only the
-    facility table is its published rows only (no unpublished facility of any provider).
-    Setting it only ever narrows what an analysis counts."""
+    """welfare.<name> as the analyses read it: the facility table is its published rows
+    only (no unpublished facility of any provider) unless published_only() says otherwise."""
     rel = f"welfare.{plpy.quote_ident(name)}"
     if name == "facility" and published_only():
         return f"(SELECT * FROM {rel} WHERE published) AS facility"

@@ -22,6 +22,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     id bigint;
+    audience text := 'everyone';
 BEGIN
     IF kind IS NULL OR kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
         RAISE EXCEPTION 'run kind % is not a lowercase name', COALESCE(pg_catalog.quote_literal(kind), 'NULL')
@@ -33,13 +34,24 @@ BEGIN
           USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- a run through welfare.run_published (152-provider-runs.sql) counted published
-    -- facilities only: say so in the log
+    -- facilities only, and welfare_bi shows it to its author only (it pins
+    -- welfare.run_audience = caller): a provider cannot replace everyone's figures.
+    -- A session that counts unpublished facilities too (welfare.count_unpublished_facilities,
+    -- wi.published_only in 010-bootstrap.sql) publishes to its author only as well.
     IF pg_catalog.lower(pg_catalog.btrim(pg_catalog.current_setting(
            'welfare.published_facilities_only', true))) IN ('on', 'true', 'yes', '1') THEN
         parameters := parameters || '{"published_facilities_only": true}'::jsonb;
+    ELSIF pg_catalog.lower(pg_catalog.btrim(pg_catalog.current_setting(
+           'welfare.count_unpublished_facilities', true))) IN ('on', 'true', 'yes', '1') THEN
+        parameters := parameters || '{"unpublished_facilities_counted": true}'::jsonb;
+        audience := 'caller';
     END IF;
-    INSERT INTO welfare.run (kind, parameters, run_by)
-    VALUES (kind, parameters, welfare._caller())
+    IF pg_catalog.lower(pg_catalog.btrim(pg_catalog.current_setting(
+           'welfare.run_audience', true))) = 'caller' THEN
+        audience := 'caller';
+    END IF;
+    INSERT INTO welfare.run (kind, parameters, run_by, audience)
+    VALUES (kind, parameters, welfare._caller(), audience)
     RETURNING run_id INTO id;
     PERFORM welfare._pending_run(id, kind, parameters, welfare._caller());
     RETURN id;

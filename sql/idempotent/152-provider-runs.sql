@@ -10,8 +10,8 @@
 -- stay closed to it.
 --
 -- What the analysis sees: every published facility and no unpublished one, of
--- any provider, the caller's own drafts included (the results are published to
--- every BI reader, so a draft must not shape them). The function pins the setting
+-- any provider, the caller's own drafts included (the published values are the
+-- same rules as everyone's, and a draft is not public). The function pins the setting
 -- welfare.published_facilities_only = on for the duration of the call; the
 -- table reader of the PL/Python door (wi.relation, 010-bootstrap.sql) then reads
 -- welfare.facility WHERE published. Anyone may set that setting in their own
@@ -22,14 +22,16 @@
 --
 -- The run is logged under the caller (welfare._caller(): SET ROLE role, else the
 -- login user, not the owner of this function), with published_facilities_only
--- added to its parameters (welfare.log_run_start). Like every run it becomes the
--- latest of its kind and parameters in the welfare_bi views.
+-- added to its parameters and audience caller (welfare.log_run_start, pinned
+-- setting welfare.run_audience): the welfare_bi views show it to the caller only,
+-- as the latest of its kind and parameters, so a provider cannot replace what
+-- everyone else reads there (welfare.bi_run, 190-bi-runs.sql).
 --
 -- Whitelist (kind: parameters; * = required): the runs whose results land in
 -- welfare_bi views.
 --   zone_indicators    *level, *period                      -> zone_indicators, zone_service_indicators
---   accessibility      *service_type_id, *period, level, method, max_cost, decay,
---                      decay_param, municipality_code        -> accessibility
+--   accessibility      service_type_id (absent: every type), *period, level, method,
+--                      max_cost, decay, decay_param, municipality_code -> accessibility
 --   optimise_locations *service_type_id, *model, *new_sites, *period, max_cost,
 --                      capacitated, time_limit, candidate_municipality, equity_level
 --                                                            -> optimise_sites, optimise_summary
@@ -94,6 +96,7 @@ RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET welfare.published_facilities_only = 'on'
+SET welfare.run_audience = 'caller'
 SET welfare.lib_dir = ''
 AS $$
 DECLARE
@@ -114,7 +117,7 @@ BEGIN
     END;
     required := CASE kind
         WHEN 'zone_indicators' THEN ARRAY['level', 'period']
-        WHEN 'accessibility' THEN ARRAY['service_type_id', 'period']
+        WHEN 'accessibility' THEN ARRAY['period']
         WHEN 'optimise_locations' THEN ARRAY['service_type_id', 'model', 'new_sites', 'period']
         WHEN 'allocate_capacity' THEN ARRAY['service_type_id', 'budget', 'period']
     END;
@@ -200,7 +203,8 @@ $$;
 COMMENT ON FUNCTION welfare.run_published(text, jsonb) IS
     'runs an analysis on the published facilities only (none unpublished, of any provider) and '
     'returns its run id, logged under the caller; for providers, who read the results in the '
-    'welfare_bi views. kind: zone_indicators {level, period}, accessibility {service_type_id, '
+    'welfare_bi views (shown to the caller only). kind: zone_indicators {level, period}, '
+    'accessibility {service_type_id (absent: every type), '
     'period, level, method, max_cost, decay, decay_param, municipality_code}, optimise_locations '
     '{service_type_id, model, new_sites, period, max_cost, capacitated, time_limit, '
     'candidate_municipality}, allocate_capacity {service_type_id, budget, period, max_cost, '

@@ -4,11 +4,8 @@
 DROP VIEW IF EXISTS welfare_bi.zone_indicators;
 CREATE VIEW welfare_bi.zone_indicators AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'level', r.parameters ->> 'period') r.run_id, r.finished_at
-      FROM welfare.run r
-      JOIN welfare.publication_audit a ON a.run_id = r.run_id AND a.passed
-     WHERE r.kind = 'zone_indicators' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'level', r.parameters ->> 'period', r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'zone_indicators'
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,
@@ -85,11 +82,8 @@ COMMENT ON COLUMN welfare_bi.zone_indicators.geojson IS 'zone boundary as GeoJSO
 DROP VIEW IF EXISTS welfare_bi.zone_service_indicators;
 CREATE VIEW welfare_bi.zone_service_indicators AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'level', r.parameters ->> 'period') r.run_id, r.finished_at
-      FROM welfare.run r
-      JOIN welfare.publication_audit a ON a.run_id = r.run_id AND a.passed
-     WHERE r.kind = 'zone_indicators' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'level', r.parameters ->> 'period', r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'zone_indicators'
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,

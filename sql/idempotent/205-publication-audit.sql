@@ -2,7 +2,7 @@
 --
 -- welfare.audit_publication(run_id) audits a zone_indicators run together with
 -- what is already published for its period: for every other level, the latest
--- run whose audit passed (the runs welfare_bi shows). Zones of all those levels
+-- run whose audit passed and that everyone sees (the runs welfare_bi shows them). Zones of all those levels
 -- form one hierarchy per target (a parent is the sum of its children); the
 -- reference populations of zone_service_indicators are a second publication of
 -- their reference target's count. welfare_core.privacy_audit computes, for every
@@ -49,7 +49,7 @@ if run["status"] != "ok":
 others = plpy.execute(plpy.prepare(
     "SELECT DISTINCT ON (r.parameters ->> 'level') r.run_id, a.rules::text AS rules "
     "FROM welfare.run r JOIN welfare.publication_audit a ON a.run_id = r.run_id AND a.passed "
-    "WHERE r.kind = 'zone_indicators' AND r.status = 'ok' "
+    "WHERE r.kind = 'zone_indicators' AND r.status = 'ok' AND r.audience = 'everyone' "
     "AND (r.parameters ->> 'period')::integer = $1 AND r.parameters ->> 'level' <> $2 "
     "ORDER BY r.parameters ->> 'level', r.run_id DESC", ["integer", "text"]),
     [run["period"], run["level"]])

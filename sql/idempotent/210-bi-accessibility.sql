@@ -4,19 +4,8 @@
 DROP VIEW IF EXISTS welfare_bi.accessibility;
 CREATE VIEW welfare_bi.accessibility AS
 WITH latest AS (
-    -- a run of every service type (service_type_id NULL) lists them in service_type_ids
-    SELECT DISTINCT ON (s.service_type_id, r.parameters ->> 'level',
-                        r.parameters ->> 'period', r.parameters ->> 'method')
-           r.run_id, r.finished_at, s.service_type_id
-      FROM welfare.run r
-     CROSS JOIN LATERAL pg_catalog.jsonb_array_elements_text(
-           CASE WHEN pg_catalog.jsonb_typeof(r.parameters -> 'service_type_ids') = 'array'
-                THEN r.parameters -> 'service_type_ids'
-                ELSE pg_catalog.jsonb_build_array(r.parameters -> 'service_type_id') END)
-           AS s(service_type_id)
-     WHERE r.kind = 'accessibility' AND r.status = 'ok'
-     ORDER BY s.service_type_id, r.parameters ->> 'level',
-              r.parameters ->> 'period', r.parameters ->> 'method', r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'accessibility'
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,

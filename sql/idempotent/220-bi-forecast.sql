@@ -3,12 +3,8 @@
 DROP VIEW IF EXISTS welfare_bi.demand_forecast;
 CREATE VIEW welfare_bi.demand_forecast AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'target', r.parameters ->> 'level',
-                        r.parameters ->> 'method') r.run_id, r.finished_at
-      FROM welfare.run r
-     WHERE r.kind = 'forecast_demand' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'target', r.parameters ->> 'level', r.parameters ->> 'method',
-              r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'forecast_demand'
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,

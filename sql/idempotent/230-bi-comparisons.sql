@@ -4,10 +4,8 @@
 DROP VIEW IF EXISTS welfare_bi.composite_index;
 CREATE VIEW welfare_bi.composite_index AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'name', r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'method') r.run_id, r.finished_at, r.parameters
-      FROM welfare.run r
-     WHERE r.kind = 'composite_index' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'name', r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'method', r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'composite_index'
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,
@@ -63,10 +61,8 @@ COMMENT ON COLUMN welfare_bi.composite_index.geojson IS 'zone boundary as GeoJSO
 DROP VIEW IF EXISTS welfare_bi.composite_components;
 CREATE VIEW welfare_bi.composite_components AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'name', r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'method') r.run_id, r.finished_at, r.parameters
-      FROM welfare.run r
-     WHERE r.kind = 'composite_index' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'name', r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'method', r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'composite_index'
 )
 SELECT res.run_id,
        l.parameters ->> 'name' AS index_name,
@@ -111,10 +107,8 @@ COMMENT ON COLUMN welfare_bi.composite_components.theme_pct_rank IS 'SVI: percen
 DROP VIEW IF EXISTS welfare_bi.zone_benchmark;
 CREATE VIEW welfare_bi.zone_benchmark AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'value_column') r.run_id, r.finished_at, r.parameters
-      FROM welfare.run r
-     WHERE r.kind = 'compare_zones' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'value_column', r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'compare_zones'
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,
@@ -178,10 +172,8 @@ COMMENT ON COLUMN welfare_bi.zone_benchmark.geojson IS 'zone boundary as GeoJSON
 DROP VIEW IF EXISTS welfare_bi.hot_spots;
 CREATE VIEW welfare_bi.hot_spots AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'indicator', r.parameters ->> 'weights') r.run_id, r.finished_at, r.parameters
-      FROM welfare.run r
-     WHERE r.kind = 'hot_spots' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'indicator', r.parameters ->> 'weights', r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'hot_spots'
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,
@@ -239,10 +231,8 @@ COMMENT ON COLUMN welfare_bi.hot_spots.geojson IS 'zone boundary as GeoJSON (WGS
 DROP VIEW IF EXISTS welfare_bi.equity_measures;
 CREATE VIEW welfare_bi.equity_measures AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'value_column', r.parameters ->> 'composite_run_id', r.parameters ->> 'service_type_id') r.run_id, r.finished_at, r.parameters
-      FROM welfare.run r
-     WHERE r.kind = 'equity_measures' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'level', r.parameters ->> 'period', r.parameters ->> 'value_column', r.parameters ->> 'composite_run_id', r.parameters ->> 'service_type_id', r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'equity_measures'
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,

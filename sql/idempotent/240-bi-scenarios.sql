@@ -4,13 +4,8 @@
 DROP VIEW IF EXISTS welfare_bi.scenario_comparison;
 CREATE VIEW welfare_bi.scenario_comparison AS
 WITH latest AS (
-    SELECT DISTINCT ON (r.parameters ->> 'scenario_id', r.parameters ->> 'compared_to',
-                        r.parameters ->> 'level', r.parameters ->> 'period')
-           r.run_id, r.finished_at
-      FROM welfare.run r
-     WHERE r.kind = 'scenario' AND r.status = 'ok'
-     ORDER BY r.parameters ->> 'scenario_id', r.parameters ->> 'compared_to',
-              r.parameters ->> 'level', r.parameters ->> 'period', r.run_id DESC
+    SELECT run_id, finished_at, parameters, service_type_id
+      FROM welfare.bi_latest_run WHERE kind = 'scenario'
 )
 SELECT res.run_id,
        l.finished_at AS computed_at,

@@ -22,7 +22,7 @@ SELECT s.run_id,
        public.ST_Y(c.pt) AS lat,
        public.ST_X(c.pt) AS lon
   FROM welfare.optimise_site s
-  JOIN welfare.run r ON r.run_id = s.run_id AND r.status = 'ok'
+  JOIN welfare.bi_run r ON r.run_id = s.run_id
   JOIN welfare.optimise_summary sm ON sm.run_id = s.run_id
   JOIN welfare.service_type st ON st.service_type_id = sm.service_type_id
   CROSS JOIN LATERAL (SELECT public.ST_Transform(public.ST_SetSRID(public.ST_MakePoint(s.x, s.y),
@@ -76,7 +76,7 @@ SELECT sm.run_id,
        sm.gap,
        sm.solver
   FROM welfare.optimise_summary sm
-  JOIN welfare.run r ON r.run_id = sm.run_id AND r.status = 'ok'
+  JOIN welfare.bi_run r ON r.run_id = sm.run_id
   JOIN welfare.service_type st ON st.service_type_id = sm.service_type_id;
 COMMENT ON VIEW welfare_bi.optimise_summary IS
     'one row per finished optimisation run: coverage before/after (percentages), spend and the solver''s proof';

@@ -122,13 +122,24 @@ def test_zone_indicators_count_every_published_facility_and_no_unpublished_one(d
                       [run_id]).fetchone() == (
         "zone_indicators", city["sole"], "ok",
         {"level": "neighbourhood", "period": 2023, "published_facilities_only": True})
-    # the unpublished beds would have changed the result: an analyst's own run counts them
-    # (N2: F5 50 beds, coverage 50; N4: 4 + 100 = 104 beds, 2 facilities, gap 0)
+    # an analyst's run counts the published facilities only too (the same numbers) ...
     as_role(db, "welfare_analyst")
-    full = service_rows(db, db.execute(
-        "SELECT welfare.run_zone_indicators('neighbourhood', 2023)").fetchone()[0])
+    assert service_rows(db, db.execute(
+        "SELECT welfare.run_zone_indicators('neighbourhood', 2023)").fetchone()[0]) == got
+    # ... unless its session asks for the unpublished ones, which would change the result
+    # (N2: F5 50 beds, coverage 50; N4: 4 + 100 = 104 beds, 2 facilities, gap 0)
+    db.execute("SET welfare.count_unpublished_facilities = on")
+    wider = db.execute("SELECT welfare.run_zone_indicators('neighbourhood', 2023)").fetchone()[0]
+    db.execute("RESET welfare.count_unpublished_facilities")
+    full = service_rows(db, wider)
     assert full["015146-N2"][:3] == (pytest.approx(50.0), 1, pytest.approx(50.0))
     assert full["015146-N4"][:2] == (pytest.approx(104.0), 2) and full["015146-N4"][3] == 0
+    # such a run is logged so, and shown in welfare_bi to its author only
+    assert db.execute("SELECT parameters ->> 'unpublished_facilities_counted', audience "
+                      "FROM welfare.run WHERE run_id = %s", [wider]).fetchone() == ("true", "caller")
+    db.execute("RESET ROLE")
+    as_role(db, "welfare_bi_reader")
+    assert service_rows(db, wider) == {}
 
 
 def test_a_login_provider_runs_accessibility_and_reads_only_published_outputs(city):
@@ -179,6 +190,67 @@ def test_optimisation_runs_see_only_published_sites(db, city):
         assert sites == {"F1": "existing", "F2": "existing", "S1": "candidate"}, kind
         assert db.execute("SELECT count(*) FROM welfare_bi.optimise_summary WHERE run_id = %s",
                           [run_id]).fetchone()[0] == 1
+
+
+def shown_run(conn, role, view, where):
+    conn.execute("RESET ROLE")
+    as_role(conn, role)
+    return {r[0] for r in conn.execute(f"SELECT DISTINCT run_id FROM welfare_bi.{view} {where}")}
+
+
+def test_a_providers_run_is_shown_to_that_provider_only(db, city):
+    """A third party must not replace the city's published figures: everyone else keeps
+    reading the analyst's latest run on the published facilities; the provider reads its
+    own, the analyst its own run that counted the drafts."""
+    as_role(db, "welfare_analyst")
+    official = db.execute("SELECT welfare.run_zone_indicators('neighbourhood', 2023)").fetchone()[0]
+    official_opt = db.execute("SELECT welfare.run_optimise_locations('rsa', 'mclp', 1, 2023)"
+                              ).fetchone()[0]
+    db.execute("SET welfare.count_unpublished_facilities = on")
+    wider = db.execute("SELECT welfare.run_zone_indicators('neighbourhood', 2023)").fetchone()[0]
+    db.execute("RESET welfare.count_unpublished_facilities")
+    db.execute("RESET ROLE")
+    as_role(db, city["sole"])
+    own = run_published(db, "zone_indicators", {"level": "neighbourhood", "period": 2023})
+    own_opt = run_published(db, "optimise_locations", {"service_type_id": "rsa", "model": "mclp",
+                                                       "new_sites": 1, "period": 2023})
+    where = "WHERE zone_level = 'neighbourhood' AND period = 2023"
+    assert own > wider > official
+    for role in ("welfare_bi_reader", city["luna"]):
+        assert shown_run(db, role, "zone_service_indicators", where) == {official}, role
+        assert shown_run(db, role, "zone_indicators", where) == {official}, role
+        opt = shown_run(db, role, "optimise_summary", "")
+        assert official_opt in opt and own_opt not in opt, role
+    # each author sees its own latest run
+    assert shown_run(db, "welfare_analyst", "zone_service_indicators", where) == {wider}
+    assert shown_run(db, city["sole"], "zone_service_indicators", where) == {own}
+    assert {own_opt, official_opt} <= shown_run(db, city["sole"], "optimise_summary", "")
+    # by hand (see the first test): N4 has 4 published beds, 104 counting the drafts
+    assert service_rows(db, own)["015146-N4"][0] == pytest.approx(4.0)
+    db.execute("RESET ROLE")
+    as_role(db, "welfare_bi_reader")
+    assert service_rows(db, official)["015146-N4"][0] == pytest.approx(4.0)
+    db.execute("RESET ROLE")
+    assert db.execute("SELECT audience FROM welfare.run WHERE run_id = ANY(%s) ORDER BY run_id",
+                      [[official, official_opt, wider, own, own_opt]]).fetchall() == [
+        ("everyone",), ("everyone",), ("caller",), ("caller",), ("caller",)]
+
+
+def test_a_provider_runs_accessibility_of_every_service_type_at_once(db, city):
+    as_role(db, city["sole"])
+    run_id = run_published(db, "accessibility", {"period": 2023, "level": "neighbourhood"})
+    got = {(r[0], r[1]): r[2] for r in db.execute(
+        "SELECT service_type_id, zone_id, access FROM welfare_bi.accessibility "
+        "WHERE run_id = %s AND target_id = 'pop_65plus'", [run_id])}
+    # rsa by hand as in the login-provider test: (12 + 4) * 0.75 / 600 * 100 = 2 everywhere
+    for zone in ("015146-N1", "015146-N2", "015146-N4"):
+        assert got[("rsa", zone)] == pytest.approx(2.0, rel=1e-9), zone
+    types = {r[0] for r in db.execute(
+        "SELECT DISTINCT service_type_id FROM welfare_bi.accessibility WHERE run_id = %s",
+        [run_id])}
+    db.execute("RESET ROLE")
+    served = {r[0] for r in db.execute("SELECT DISTINCT service_type_id FROM welfare.service_target")}
+    assert types == served
 
 
 def test_the_caller_cannot_widen_the_run_nor_choose_the_library(city):

@@ -215,6 +215,27 @@ def test_a_new_run_after_the_update_equals_one_in_a_fresh_install(upgraded):
         assert c.execute(PUBLISHED).fetchall() == want
 
 
+def test_the_update_hides_runs_that_counted_unpublished_facilities(release):
+    """Releases before 0.1.2 counted unpublished facilities in every analysis: where the
+    database has some, the update stops showing those runs to everyone (090)."""
+    from fixtures import tiny_city as tc
+    version, old_core = release
+    tables = tc.tables()
+    tables["facility"].loc[0, "published"] = False
+    with fresh_database("wi_hidden", version, old_core_option(old_core)) as name:
+        with psycopg.connect(f"dbname={name}") as c:
+            c.execute(sql.SQL("SET welfare.lib_dir = {}").format(sql.Literal(str(old_core))))
+            assert import_all(c, tables) == []
+            run = c.execute("SELECT welfare.run_zone_indicators('city', 2023)").fetchone()[0]
+            c.commit()
+        with psycopg.connect(f"dbname={name}", autocommit=True) as c:
+            c.execute("ALTER EXTENSION welfare_intelligence UPDATE")
+            assert c.execute("SELECT audience FROM welfare.run WHERE run_id = %s",
+                             [run]).fetchone()[0] == "caller"
+            c.execute("SET ROLE welfare_bi_reader")
+            assert c.execute("SELECT count(*) FROM welfare_bi.zone_indicators").fetchone()[0] == 0
+
+
 def test_the_update_script_refuses_an_edited_release_step(release):
     """A released run-once file edited afterwards stops the update (md5 guard)."""
     version, old_core = release
