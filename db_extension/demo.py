@@ -76,6 +76,13 @@ def run_indicators(conn) -> dict[str, int]:
                             "WHERE run_id = %s AND NOT passed", [runs[level]]).fetchone()
         print(f"  {level:14s} run {runs[level]:3d}  {time.perf_counter() - t0:5.1f} s"
               + (f"  not published (differencing audit: {held[0]})" if held else ""))
+    hidden = conn.execute("SELECT st.name, count(*) FROM welfare.facility f "
+                          "JOIN welfare.service_type st USING (service_type_id) "
+                          "WHERE NOT f.published GROUP BY st.name ORDER BY st.name").fetchall()
+    if hidden:
+        print("  counted published facilities only; left out: "
+              + ", ".join(f"{n} {name.lower()}" for name, n in hidden)
+              + " (not listed publicly)")
     return runs
 
 
