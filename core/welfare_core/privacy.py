@@ -78,6 +78,42 @@ class Rules:
 DEFAULT = Rules()
 
 
+def published_facilities(facility):
+    """The facilities an output that may be published counts: ``(rows, left_out)``.
+
+    ``facility``: a facility table (welfare_core.model). Kept: the rows whose
+    ``published`` is true (True, or 1 as a GeoPackage stores it). Left out:
+    false and NULL alike. NULL counts as not published because nobody said the
+    facility may be listed (the SQL door's column is NOT NULL and its filter
+    ``WHERE published`` drops NULL too). A table without a ``published`` column
+    is taken as all published (a plain layer of public service points), so
+    nothing is left out. Any other value is an error naming the facility.
+    Returns the kept rows (index renumbered) and how many were left out.
+    """
+    import pandas as pd  # only here: the module stays importable without pandas
+    if "published" not in facility.columns:
+        return facility, 0
+
+    def flag(v):
+        if v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and v != v):
+            return False
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+            return bool(v)
+        return None  # not a flag
+
+    flags = [flag(v) for v in facility["published"]]
+    bad = [i for i, f in enumerate(flags) if f is None]
+    if bad:
+        row = facility.iloc[bad[0]]
+        who = row["facility_id"] if "facility_id" in facility.columns else f"row {bad[0] + 1}"
+        raise InputError(f"facility {who}: published = {row['published']!r} is not true or "
+                         "false", hint="set published to true (listed publicly) or false")
+    keep = np.array(flags, dtype=bool)
+    return facility.loc[keep].reset_index(drop=True), int((~keep).sum())
+
+
 def smallest_published(rules: Rules = DEFAULT) -> float:
     """Smallest non-zero published count: the first multiple of round_to >= suppress_below."""
     return float(-(-rules.suppress_below // rules.round_to) * rules.round_to)

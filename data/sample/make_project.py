@@ -117,13 +117,15 @@ def site_layer() -> QgsVectorLayer:
 def published_indicators(directory: Path = HERE):
     """Published 2023 neighbourhood × target rows of the core, sorted, with geometry.
 
-    The core's zone_indicators on the sample tables, then the privacy rules
-    (sensitive targets from the target table); only ``published`` rows stay.
+    The core's zone_indicators on the sample tables (published facilities only, as
+    every door counts them), then the privacy rules (sensitive targets from the
+    target table); only ``published`` rows stay.
     """
     from card import load_sample
     from welfare_core.indicators import TARGET_COLUMNS, zone_indicators
-    from welfare_core.privacy import publish_zone_indicators
+    from welfare_core.privacy import publish_zone_indicators, published_facilities
     tables = load_sample(directory)
+    tables["facility"], _ = published_facilities(tables["facility"])
     # One row per zone and period is all the core sums (as the SQL door passes them).
     tables["population"] = (tables["population"].groupby(["zone_id", "period"], as_index=False)
                             ["persons"].sum())

@@ -93,3 +93,36 @@ def test_ranks_and_z_of_hidden_values_are_hidden():
     pub_s = publish_zone_indicators(services, level="neighbourhood").set_index(
         ["zone_id", "service_type_id"])
     assert pub_s.loc[("015146-N2", "nursery")][["gap_rank", "coverage_z"]].isna().all()
+
+
+def test_published_facilities_keep_true_rows_and_count_the_rest():
+    from welfare_core.privacy import published_facilities
+    # a, d published (True, and 1 as a GeoPackage stores it); b false, c NULL, e NaN, f 0:
+    # four left out, NULL and NaN counted as not published
+    f = pd.DataFrame({"facility_id": list("abcdef"), "capacity": [10.0, 20, 30, 40, 50, 60],
+                      "published": [True, False, None, 1, float("nan"), 0]}, index=range(5, 11))
+    kept, left_out = published_facilities(f)
+    assert list(kept["facility_id"]) == ["a", "d"] and left_out == 4
+    assert list(kept["capacity"]) == [10.0, 40.0] and list(kept.index) == [0, 1]
+    # pandas' nullable booleans: <NA> is not published either
+    nullable = f.assign(published=pd.array([True, False, None, True, None, False],
+                                           dtype="boolean"))
+    kept, left_out = published_facilities(nullable)
+    assert list(kept["facility_id"]) == ["a", "d"] and left_out == 4
+
+
+def test_published_facilities_without_the_column_are_all_published():
+    from welfare_core.privacy import published_facilities
+    f = pd.DataFrame({"facility_id": ["a", "b"], "capacity": [1.0, 2.0]})
+    kept, left_out = published_facilities(f)
+    assert list(kept["facility_id"]) == ["a", "b"] and left_out == 0
+    kept, left_out = published_facilities(f.iloc[:0].assign(published=[]))
+    assert len(kept) == 0 and left_out == 0
+
+
+@pytest.mark.parametrize("value", ["yes", 2, -1.0])
+def test_published_facilities_refuse_what_is_not_a_flag(value):
+    from welfare_core.privacy import published_facilities
+    f = pd.DataFrame({"facility_id": ["a", "b"], "published": [True, value]})
+    with pytest.raises(InputError, match=r"facility b: published = .* is not true or false"):
+        published_facilities(f)

@@ -129,3 +129,50 @@ def test_catalogue_all_or_none(welfare_plugin, clean_city):
     layers = {k: v for k, v in clean_city.items() if k != "TARGETS"}
     with pytest.raises(QgsProcessingException, match="TARGETS not given"):
         run(layers)
+
+
+# --- unpublished facilities (issue #9): left out unless COUNT_UNPUBLISHED --------------
+
+@pytest.fixture(scope="module")
+def unpublished_city(write_gpkg, clean_city):
+    """F4, an rsa of 8 beds at (500, 2500) in N2 with published false (a confidential
+    shelter), added to the tiny city's facilities."""
+    fac = tc.tables()["facility"]
+    f4 = fac.iloc[[0]].assign(facility_id="F4", capacity=8.0, published=False,
+                              geometry=[tc.pt(500, 2500)])
+    return {**clean_city,
+            **write_gpkg({"facility": pd.concat([fac, f4], ignore_index=True)},
+                         "acc_unpublished")}
+
+
+def run_logged(layers, **extra):
+    """The default VALUES (published), rsa 2SFCA within 2600 m: (outputs, log text)."""
+    import processing
+    from qgis.core import QgsProcessingFeedback
+    feedback = QgsProcessingFeedback()
+    params = {k: v for k, v in layers.items() if k in INPUTS}
+    params.update(SERVICE_TYPE="rsa", LEVEL=LEVELS.index("neighbourhood"), PERIOD=2023,
+                  METHOD=0, MAX_COST=2600, OUTPUT="memory:", **extra)
+    return processing.run(ALG, params, feedback=feedback), feedback.textLog()
+
+
+def test_unpublished_facility_left_out_by_default(welfare_plugin, unpublished_city):
+    out, log = run_logged(unpublished_city)
+    a = by_zone(frame(out["OUTPUT"]), "pop_65plus", "access")
+    # the module docstring's values, as if F4 were not there
+    assert (a[N1], a[N2], a[N4]) == (pytest.approx(2.25), pytest.approx(3.25),
+                                     pytest.approx(1.0)) and a[N3] is None
+    assert out["PUBLICATION"] == "safe"
+    assert "1 unpublished facilities left out" in log
+
+
+def test_count_unpublished_adds_it_and_is_not_safe(welfare_plugin, unpublished_city):
+    out, log = run_logged(unpublished_city, COUNT_UNPUBLISHED=True)
+    a = by_zone(frame(out["OUTPUT"]), "pop_65plus", "access")
+    # F4 (500, 2500), .75 × 8 = 6 beds for 65+, reaches N1 (1581 m), N2 (707 m) and N4
+    # (2550 m), not N3 (2915 m): R4 = 6 / (300 + 100 + 200) = 0.01. Access per 100:
+    # N1 (R1 + R4) 3.25, N2 (R1 + R2 + R4) 4.25, N4 (R2 + R4) 2.0
+    assert (a[N1], a[N2], a[N4]) == (pytest.approx(3.25), pytest.approx(4.25),
+                                     pytest.approx(2.0)) and a[N3] is None
+    assert out["PUBLICATION"] == "not_safe"
+    assert "NOT safe to publish: 1 unpublished facilities counted (COUNT_UNPUBLISHED)" in log

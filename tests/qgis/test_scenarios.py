@@ -295,3 +295,75 @@ def test_edited_facility_without_id_is_clear(welfare_plugin, clean_city, write_g
     uri = write_gpkg({"facility": fac}, "edited_no_id")["FACILITIES"]
     with pytest.raises(QgsProcessingException, match="have no facility_id"):
         run(SIMULATE, clean_city, EDITED_FACILITIES=uri)
+
+
+# --- unpublished facilities (issue #9): left out unless COUNT_UNPUBLISHED --------------
+
+@pytest.fixture(scope="module")
+def unpublished(write_gpkg, clean_city):
+    """(layers, edited uri): the tiny city plus F4, an rsa of 8 beds at (500, 2500) in N2
+    with published false; the edited copy keeps every facility, F4 included, and raises
+    F2 from 4 to 10 beds, as a user copying the whole layer would."""
+    fac = tc.tables()["facility"]
+    f4 = fac.iloc[[0]].assign(facility_id="F4", capacity=8.0, published=False,
+                              geometry=[tc.pt(500, 2500)])
+    fac = pd.concat([fac, f4], ignore_index=True)
+    layers = {**clean_city, **write_gpkg({"facility": fac}, "sc_unpublished")}
+    fac.loc[fac.facility_id == "F2", "capacity"] = 10.0
+    return layers, write_gpkg({"facility": fac}, "sc_unpublished_edited")["FACILITIES"]
+
+
+def run_logged(alg, layers, **extra):
+    """Published values (the default), supply only: (outputs, log text)."""
+    import processing
+    from qgis.core import QgsProcessingFeedback
+    feedback = QgsProcessingFeedback()
+    params = {k: v for k, v in layers.items() if k in INPUTS}
+    params.update(LEVEL=LEVELS.index("neighbourhood"), PERIOD=2023, MEASURES=[1],
+                  TARGET_IDS="pop_65plus", OUTPUT="memory:", **extra)
+    return processing.run(alg, params, feedback=feedback), feedback.textLog()
+
+
+def supply(out):
+    """zone -> (base, scenario, change) of the 65+ supply."""
+    rows = frame(out["OUTPUT"]).set_index("zone_id")
+    return {z: tuple(rows.loc[z, ["base", "scenario", "change"]]) for z in rows.index}
+
+
+def test_simulate_leaves_unpublished_out_of_base_and_edits(welfare_plugin, unpublished):
+    layers, edited = unpublished
+    out, log = run_logged(SIMULATE, layers, EDITED_FACILITIES=edited)
+    # without F4, base or edited (where it would come back as opened): 65+ supply .75 ×
+    # capacity, N1 9 -> 9, N2 0 -> 0, N4 3 -> .75 × 10 = 7.5
+    s = supply(out)
+    assert s[N1] == (9, 9, 0) and s[N2] == (0, 0, 0)
+    assert s[N4] == (pytest.approx(3), pytest.approx(7.5), pytest.approx(4.5))
+    assert out["PUBLICATION"] == "safe"
+    assert "1 unpublished facilities left out" in log
+    assert "1 unpublished facilities of EDITED_FACILITIES left out" in log
+    assert "1 change(s): capacity" in log
+
+
+def test_simulate_counting_unpublished_is_not_safe(welfare_plugin, unpublished):
+    layers, edited = unpublished
+    out, log = run_logged(SIMULATE, layers, EDITED_FACILITIES=edited, COUNT_UNPUBLISHED=True)
+    s = supply(out)  # F4's 8 beds in N2 on both sides: .75 × 8 = 6 -> 6
+    assert s[N2] == (pytest.approx(6), pytest.approx(6), 0)
+    assert s[N4] == (pytest.approx(3), pytest.approx(7.5), pytest.approx(4.5))
+    assert out["PUBLICATION"] == "not_safe"
+    assert "1 unpublished facilities counted (COUNT_UNPUBLISHED)" in log
+
+
+def test_compare_a_change_to_an_unpublished_facility(welfare_plugin, unpublished):
+    from qgis.core import QgsProcessingException
+    layers, _ = unpublished
+    close_f4 = changes_layer([("close", '{"facility_id": "F4"}')])
+    # left out by default, so a change to it is refused with a clear message ...
+    with pytest.raises(QgsProcessingException,
+                       match=r"(?s)CHANGES_B: change 'close' names unpublished facilities "
+                             r"\['F4'\].*COUNT_UNPUBLISHED"):
+        run_logged(COMPARE, layers, CHANGES_B=close_f4)
+    # ... and counted with COUNT_UNPUBLISHED: N2's 65+ supply .75 × 8 = 6 -> 0
+    out, _ = run_logged(COMPARE, layers, CHANGES_B=close_f4, COUNT_UNPUBLISHED=True)
+    assert supply(out)[N2] == (pytest.approx(6), 0, pytest.approx(-6))
+    assert out["PUBLICATION"] == "not_safe"

@@ -2,7 +2,8 @@
 (a) welfare_core called directly on tables read from the files,
 (b) SQL welfare.zone_indicators / welfare.zone_service_indicators in a fresh database
     loaded with the import CLI (db_extension/welfare_import.py),
-(c) QGIS processing.run("welfare:zone_indicators", VALUES=raw) on the same files.
+(c) QGIS processing.run("welfare:zone_indicators", VALUES=raw) on the same files;
+SQL and QGIS by default, so (a) is given the published facilities only.
 
 Raw values, 2023, at section and neighbourhood level; every column compared,
 numbers with relative tolerance 1e-9, NULL equal to NULL.
@@ -88,6 +89,11 @@ def core_tables(sample_dir):
         if spec.geometry_type:
             frame["geometry"] = [shape(f["geometry"]) for f in feats]
         tables[name] = frame
+    # every door counts published facilities only by default (README, issue #9): the
+    # sample's confidential shelters (published false) are left out here by hand
+    fac = tables["facility"]
+    assert (~fac["published"].astype(bool)).sum() > 0  # the sample has some: the check can fail
+    tables["facility"] = fac[fac["published"].astype(bool)].reset_index(drop=True)
     text = {c: str for c in ("zone_id", "target_id", "household_type_id", "sex", "source_id")}
     for name in CSV_TABLES:
         tables[name] = pd.read_csv(sample_dir / f"{name}.csv.gz", dtype=text,

@@ -417,3 +417,90 @@ def test_facilities_are_placed_by_location_not_by_an_extra_field(welfare_plugin,
     layers = {**clean_city, **write_gpkg({"facility": t["facility"]}, "zi_fac_zone_id")}
     s = frame(run(layers)[1])
     close(col(s, "service_type_id", "rsa", "supply"), [12, 0, 0, 4])
+
+
+# --- unpublished facilities (issue #9): left out unless COUNT_UNPUBLISHED --------------
+
+@pytest.fixture(scope="module")
+def unpublished_city(write_gpkg):
+    """The tiny city plus two facilities nobody may list: F4, an rsa of 8 beds in N2
+    (published false, a confidential shelter), and F5, a nursery of 10 places in N4
+    (published NULL: nobody said it may be listed)."""
+    t = tc.tables()
+    fac = t["facility"]
+    extra = fac.iloc[[0, 2]].copy()
+    extra["facility_id"] = ["F4", "F5"]
+    extra["capacity"] = [8.0, 10.0]
+    extra["geometry"] = [tc.pt(500, 2500), tc.pt(3500, 3500)]
+    extra["published"] = [False, None]
+    t["facility"] = pd.concat([fac, extra], ignore_index=True).astype({"published": object})
+    return write_gpkg(t, "zi_unpublished")
+
+
+def run_logged(layers, **params):
+    """processing.run with the default VALUES (published): (outputs, log text)."""
+    import processing
+    from qgis.core import QgsProcessingFeedback
+    feedback = QgsProcessingFeedback()
+    p = {k: v for k, v in layers.items() if k in INPUTS}
+    p.update(LEVEL=LEVELS.index("neighbourhood"), PERIOD=2023, OUTPUT="memory:",
+             OUTPUT_SERVICES="memory:", **params)
+    return processing.run(ALG, p, feedback=feedback), feedback.textLog()
+
+
+def test_count_unpublished_is_an_advanced_option_off_by_default(welfare_plugin):
+    from qgis.core import QgsApplication, QgsProcessingParameterDefinition
+    alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
+    p = alg.parameterDefinition("COUNT_UNPUBLISHED")
+    assert p.type() == "boolean" and p.defaultValue() is False
+    assert p.flags() & QgsProcessingParameterDefinition.FlagAdvanced
+
+
+def test_unpublished_facilities_are_left_out_by_default(welfare_plugin, unpublished_city):
+    out, log = run_logged(unpublished_city)
+    t, s = frame(out["OUTPUT"]), frame(out["OUTPUT_SERVICES"])
+    # the tiny city's hand-worked values, as if F4 and F5 were not there (module docstring)
+    close(col(t, "target_id", "pop_65plus", "supply"), [9, 0, 0, 3])
+    close(col(t, "target_id", "pop_65plus", "coverage_per_100"), [3.0, 0.0, NAN, 1.5])
+    close(col(s, "service_type_id", "rsa", "supply"), [12, 0, 0, 4])
+    close(col(s, "service_type_id", "rsa", "coverage_per_100"), [4.0, 0.0, NAN, 2.0])
+    close(col(s, "service_type_id", "rsa", "facilities"), [1, 0, 0, 1])
+    close(col(s, "service_type_id", "nursery", "supply"), [0, 30, 0, 0])
+    close(col(t, "target_id", "pop_0_2", "gap"), [13.2, 0.0, 0.0, 6.6])
+    assert out["PUBLICATION"] == "safe"
+    assert ("2 unpublished facilities left out (COUNT_UNPUBLISHED counts them; the output "
+            "is then not safe to publish)") in log
+
+
+def test_count_unpublished_counts_them_and_is_not_safe(welfare_plugin, unpublished_city):
+    out, log = run_logged(unpublished_city, COUNT_UNPUBLISHED=True)
+    t, s = frame(out["OUTPUT"]), frame(out["OUTPUT_SERVICES"])
+    # F4's 8 beds in N2: rsa coverage 8/100 × 100 = 8, 65+ supply .75 × 8 = 6 (6 per 100),
+    # gaps max(0, 2.82 − 8) = 0 and max(0, 2.115 − 6) = 0; F5's 10 places in N4: 0-2 supply
+    # 10, gap max(0, .33 × 20 − 10) = 0
+    close(col(t, "target_id", "pop_65plus", "supply"), [9, 6, 0, 3])
+    close(col(t, "target_id", "pop_65plus", "coverage_per_100"), [3.0, 6.0, NAN, 1.5])
+    close(col(t, "target_id", "pop_65plus", "gap"), [0.0, 0.0, 0.0, 1.23])
+    close(col(s, "service_type_id", "rsa", "coverage_per_100"), [4.0, 8.0, NAN, 2.0])
+    close(col(s, "service_type_id", "rsa", "gap"), [0.0, 0.0, 0.0, 1.64])
+    close(col(s, "service_type_id", "rsa", "facilities"), [1, 1, 0, 1])
+    close(col(s, "service_type_id", "nursery", "supply"), [0, 30, 0, 10])
+    close(col(t, "target_id", "pop_0_2", "gap"), [13.2, 0.0, 0.0, 0.0])
+    assert out["PUBLICATION"] == "not_safe"
+    assert "NOT safe to publish: 2 unpublished facilities counted (COUNT_UNPUBLISHED)" in log
+    assert out["OUTPUT"].customProperty("welfare/publication") == "not_safe"
+    # raw values as well: both reasons
+    raw, log = run_logged(unpublished_city, COUNT_UNPUBLISHED=True, VALUES=RAW)
+    assert raw["PUBLICATION"] == "not_safe"
+    assert "raw values (VALUES = raw)" in log and "2 unpublished facilities counted" in log
+
+
+def test_count_unpublished_without_any_stays_safe(welfare_plugin, clean_city, write_gpkg):
+    out, log = run_logged(clean_city, COUNT_UNPUBLISHED=True)
+    assert out["PUBLICATION"] == "safe" and "unpublished" not in log
+    # a facility layer without the published field: every facility counts, and is public
+    fac = tc.tables()["facility"].drop(columns="published")
+    layers = {**clean_city, **write_gpkg({"facility": fac}, "zi_no_published_field")}
+    out, log = run_logged(layers)
+    close(col(frame(out["OUTPUT_SERVICES"]), "service_type_id", "rsa", "supply"), [12, 0, 0, 4])
+    assert out["PUBLICATION"] == "safe" and "unpublished" not in log

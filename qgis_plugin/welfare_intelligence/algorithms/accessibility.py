@@ -11,7 +11,8 @@ from qgis.core import (QgsProcessingParameterEnum, QgsProcessingParameterNumber,
 
 from . import helpdoc
 from .base import VALUES_SWITCH, WelfareAlgorithm
-from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, GraduateOnLoad, field_types,
+from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, GraduateOnLoad,
+                           add_count_unpublished, field_types,
                            note_left_out, output_frame, read_model, sensitive_targets,
                            style_on_load, zone_geometry)
 
@@ -43,6 +44,7 @@ class Accessibility(WelfareAlgorithm):
             "MAX_COST", "MAX_COST", QgsProcessingParameterNumber.Double, optional=True))
         self.add(QgsProcessingParameterEnum(
             "VALUES", "VALUES", list(VALUES[helpdoc.language()]), defaultValue=PUBLISHED))
+        add_count_unpublished(self)
         self.add_target_crs()
         self.add_sink("OUTPUT", geometry="MultiPolygon")
 

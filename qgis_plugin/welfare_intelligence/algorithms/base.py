@@ -47,7 +47,9 @@ welfare algorithm marked it).  The base class adds the string output
 PUBLICATION (``safe`` / ``not_safe`` / ``no_counts``), writes one line to the
 log, marks the output layers it can reach (custom property
 ``welfare/publication``) and adds a section to the help.  An algorithm whose
-status depends on more than that overrides ``publication()``.
+status depends on more than that overrides ``publication()``.  Whatever it
+says, a run that counted unpublished facilities (COUNT_UNPUBLISHED, see
+model_inputs; ``unpublished_counted`` > 0) is not safe to publish.
 """
 from __future__ import annotations
 
@@ -167,6 +169,10 @@ class WelfareAlgorithm(QgsProcessingAlgorithm):
     def __init__(self):
         super().__init__()
         self._tables = {}  # parameter key -> model table name, in declaration order
+        # unpublished facilities this run counted (COUNT_UNPUBLISHED, model_inputs):
+        # any makes the output not safe to publish, whatever PUBLICATION says
+        self.unpublished_counted = 0
+        self.unpublished_ids = set()  # their ids, left out or counted (model_inputs)
 
     # --- to write in a subclass ------------------------------------------------
     def declare(self) -> None:
@@ -250,15 +256,28 @@ class WelfareAlgorithm(QgsProcessingAlgorithm):
         from welfare_core.errors import WelfareError
         from welfare_core.progress import Progress
         progress = Progress(feedback.setProgress, feedback.isCanceled)
+        self.unpublished_counted, self.unpublished_ids = 0, set()
         try:
             results = self.compute(parameters, context, feedback, progress)
-            status = self.publication(parameters, context)
+            status = self._unpublished_status(self.publication(parameters, context))
         except WelfareError as e:
             raise QgsProcessingException(error_text(e)) from None
         (feedback.pushWarning if status.code == NOT_SAFE else feedback.pushInfo)(status.line())
         self._mark_outputs(results, status, context)
         results[PUBLICATION] = status.code
         return results
+
+    def _unpublished_status(self, status: Publication) -> Publication:
+        """``status``, made not safe when the run counted unpublished facilities (their
+        capacity would show through the zones' supply and access): in one place, for
+        every algorithm and whatever its ``publication()`` says."""
+        if not self.unpublished_counted:
+            return status
+        reason = helpdoc.PUBLICATION_REASONS["unpublished_counted"][helpdoc.language()].format(
+            n=self.unpublished_counted)
+        if status.code == NOT_SAFE:
+            return Publication(NOT_SAFE, f"{status.reason}; {reason}")
+        return Publication(NOT_SAFE, reason)
 
     def _mark_outputs(self, results, status, context):
         """Mark the output layers already open (temporary layers) with the code, so that

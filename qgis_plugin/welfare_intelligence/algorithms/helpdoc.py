@@ -142,6 +142,13 @@ PUBLICATION_REASONS = {
                             f"origin is unknown) — {_EXPORT['en']}",
                       "it": "{key} non risulta pubblicato (valori grezzi, o un file di origine "
                             f"ignota) — {_EXPORT['it']}"},
+    "unpublished_counted": {
+        "en": "{n} unpublished facilities counted (COUNT_UNPUBLISHED): their capacity shows "
+              "through supply, coverage, gaps and access — for analysts only; run again "
+              "without COUNT_UNPUBLISHED to publish",
+        "it": "{n} strutture non pubblicate conteggiate (COUNT_UNPUBLISHED): la loro capacità "
+              "traspare da offerta, copertura, divari e accessibilità — solo per analisti; "
+              "rieseguire senza COUNT_UNPUBLISHED per pubblicare"},
     "undeclared": {"en": f"the algorithm does not declare its status — {_EXPORT['en']}",
                    "it": f"l'algoritmo non dichiara il suo stato — {_EXPORT['it']}"},
 }

@@ -6,7 +6,9 @@ reprojection), the big attribute tables column by column (``read_columns``:
 only the fields the core uses; population and households summed per zone and
 year right after reading, as the SQL door does in its query), the bundled
 sample catalogue when none of TARGETS, SERVICE_TYPES and SERVICE_TARGETS is
-given, and every table typed as the model says (``model_frame``).  The other
+given, every table typed as the model says (``model_frame``), and the
+facilities as the SQL door counts them: published ones only, unless the
+algorithm's COUNT_UNPUBLISHED is on (``unpublished_facilities``).  The other
 helpers turn the core's results into sink features.
 """
 import os
@@ -30,6 +32,9 @@ SUMMED = {"population": "persons", "household": "households"}
 VALUES = {"en": ("published (privacy rules applied)", "raw (analysts only)"),
           "it": ("pubblicati (regole di riservatezza applicate)", "grezzi (solo analisti)")}
 PUBLISHED, RAW = 0, 1
+# Boolean parameter: count unpublished facilities too (the output is then not safe to
+# publish; the SQL door's SET welfare.count_unpublished_facilities = on)
+COUNT_UNPUBLISHED = "COUNT_UNPUBLISHED"
 
 # Post-processors must outlive the algorithm run (QGIS keeps only a pointer).
 _POST_PROCESSORS = {}
@@ -79,7 +84,75 @@ def read_model(alg, parameters, context, feedback, progress, *, small=(0, 100), 
                               "or none of them to use the bundled sample catalogue")
     for table, frame in tables.items():
         tables[table] = model_frame(table, frame, keys.get(table, table))
+    if "facility" in tables:
+        tables["facility"] = unpublished_facilities(alg, parameters, context, feedback,
+                                                    tables["facility"])
     return inputs
+
+
+def add_count_unpublished(alg):
+    """COUNT_UNPUBLISHED (advanced, off): count the facilities whose ``published`` is
+    not true as well; the run's PUBLICATION is then not_safe when there are any."""
+    from qgis.core import QgsProcessingParameterBoolean
+    return alg.add(QgsProcessingParameterBoolean(COUNT_UNPUBLISHED, COUNT_UNPUBLISHED,
+                                                 defaultValue=False), advanced=True)
+
+
+def counts_unpublished(alg, parameters, context) -> bool:
+    """Whether the run counts unpublished facilities (False where not declared)."""
+    return (alg.parameterDefinition(COUNT_UNPUBLISHED) is not None
+            and alg.parameterAsBoolean(parameters, COUNT_UNPUBLISHED, context))
+
+
+def unpublished_facilities(alg, parameters, context, feedback, facility):
+    """The facilities the run counts: the published ones (``privacy.published_facilities``:
+    ``published`` true; a layer without the field is all published), or every one with
+    COUNT_UNPUBLISHED, adding how many unpublished to ``alg.unpublished_counted`` (the
+    base then reports the output not safe to publish)."""
+    from welfare_core.privacy import published_facilities
+    kept, left_out = published_facilities(facility)
+    # their ids: an edited copy of the layer may not bring them back (unpublished_edits)
+    alg.unpublished_ids = set(facility["facility_id"].astype(str)) - set(
+        kept["facility_id"].astype(str)) if left_out else set()
+    if not left_out:
+        return facility
+    if counts_unpublished(alg, parameters, context):
+        alg.unpublished_counted += left_out
+        feedback.pushWarning(f"{left_out} unpublished facilities counted (COUNT_UNPUBLISHED): "
+                             "the output is not safe to publish")
+        return facility
+    feedback.pushInfo(f"{left_out} unpublished facilities left out (COUNT_UNPUBLISHED counts "
+                      "them; the output is then not safe to publish)")
+    return kept
+
+
+def unpublished_edits(alg, parameters, context, feedback, edited, key):
+    """An edited copy ``edited`` (layer ``key``) of the facilities, as the run counts it.
+
+    Left out, unless COUNT_UNPUBLISHED: the facilities that were unpublished in
+    FACILITIES (``alg.unpublished_ids``, whatever the copy now says: otherwise they
+    would come back as opened) and the rows whose ``published`` is false. A new
+    facility with ``published`` empty is kept: a drawn what-if, not a real service
+    point whose listing was withheld. With COUNT_UNPUBLISHED nothing is left out and
+    the copy's own unpublished rows are added to ``alg.unpublished_counted``.
+    """
+    ids = edited["facility_id"].astype(str)
+    was = ids.isin(getattr(alg, "unpublished_ids", set()))
+    false = (edited["published"].map(lambda v: v is not None and v == v and not v)
+             if "published" in edited.columns else ids.map(lambda _: False)).astype(bool)
+    if counts_unpublished(alg, parameters, context):
+        more = int((false & ~was).sum())
+        if more:
+            alg.unpublished_counted += more
+            feedback.pushWarning(f"{more} unpublished facilities of {key} counted "
+                                 "(COUNT_UNPUBLISHED): the output is not safe to publish")
+        return edited
+    left = was | false
+    if left.any():
+        feedback.pushInfo(f"{int(left.sum())} unpublished facilities of {key} left out "
+                          "(COUNT_UNPUBLISHED counts them; the output is then not safe to "
+                          "publish)")
+    return edited.loc[~left.to_numpy()].reset_index(drop=True)
 
 
 def add_model_tables(alg):

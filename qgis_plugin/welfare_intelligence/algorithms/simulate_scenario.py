@@ -21,9 +21,11 @@ from qgis.core import (QgsFeatureRequest, QgsProcessing, QgsProcessingException,
 
 from . import helpdoc
 from .base import TARGET_CRS, VALUES_SWITCH, WelfareAlgorithm
-from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, add_model_tables, field_types,
+from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, add_count_unpublished,
+                           add_model_tables, counts_unpublished, field_types,
                            model_frame, note_left_out, output_frame, read_model,
-                           sensitive_targets, style_on_load, target_ids, zone_geometry)
+                           sensitive_targets, style_on_load, target_ids, unpublished_edits,
+                           zone_geometry)
 
 MEASURES = ("demand", "supply", "coverage_per_100", "gap", "access")  # scenario_compare.MEASURES
 METHODS = ("2sfca", "3sfca")  # access method of scenario_compare.compare
@@ -60,6 +62,7 @@ class ScenarioAlgorithm(WelfareAlgorithm):
                  advanced=True)
         self.add(QgsProcessingParameterEnum(
             "VALUES", "VALUES", list(VALUES[helpdoc.language()]), defaultValue=PUBLISHED))
+        add_count_unpublished(self)
         self.add_target_crs()
         self.add_sink("OUTPUT", geometry="MultiPolygon")
 
@@ -98,12 +101,25 @@ class ScenarioAlgorithm(WelfareAlgorithm):
         if CHANGE_ORDER in frame.columns:
             frame = frame.sort_values(CHANGE_ORDER, kind="stable")
         try:
-            return changes_from_records(frame.to_dict("records"))
+            changes = changes_from_records(frame.to_dict("records"))
         except InputError as e:
             raise InputError(f"{key}: {e.message}", hint=e.hint) from None
+        left_out = set() if counts_unpublished(self, parameters, context) else \
+            getattr(self, "unpublished_ids", set())
+        for c in changes:  # an unpublished facility left out: say so, not "unknown id"
+            ids = list(c.params.get("facility_ids") or []) + (
+                [str(c.params["facility_id"])] if "facility_id" in c.params else [])
+            hidden = sorted(set(map(str, ids)) & left_out)
+            if c.kind in ("close", "move", "capacity") and hidden:
+                raise InputError(f"{key}: change {c.kind!r} names unpublished facilities "
+                                 f"{hidden[:5]}, which this run leaves out",
+                                 hint="set COUNT_UNPUBLISHED to count them (the output is then "
+                                      "not safe to publish), or drop the change")
+        return changes
 
-    def read_edited(self, parameters, key, inputs, context):
-        """The user's edited facility layer ``key`` (None when not given), in the working CRS."""
+    def read_edited(self, parameters, key, inputs, context, feedback):
+        """The user's edited facility layer ``key`` (None when not given), in the working CRS,
+        without its unpublished facilities unless COUNT_UNPUBLISHED (``unpublished_edits``)."""
         from welfare_core.errors import InputError
         if parameters.get(key) in (None, ""):
             return None
@@ -118,7 +134,7 @@ class ScenarioAlgorithm(WelfareAlgorithm):
             if column not in edited.columns:
                 raise InputError(f"layer {key} has no column {column}",
                                  hint="edit a copy of the FACILITIES layer, keeping its fields")
-        return edited
+        return unpublished_edits(self, parameters, context, feedback, edited, key)
 
     def options(self, parameters, context):
         from welfare_core.model import ZONE_LEVELS
@@ -178,7 +194,7 @@ class SimulateScenario(ScenarioAlgorithm):
                                 skip=("EDITED_FACILITIES",))
         tables = inputs.tables
         changes = []
-        edited = self.read_edited(parameters, "EDITED_FACILITIES", inputs, context)
+        edited = self.read_edited(parameters, "EDITED_FACILITIES", inputs, context, feedback)
         if edited is not None:
             changes += sc.changes_from_facilities(tables["facility"], edited)
         listed = self.read_changes(parameters, "CHANGES", context)

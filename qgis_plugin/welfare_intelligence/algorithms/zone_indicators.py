@@ -22,9 +22,10 @@ from qgis.core import (QgsProcessingParameterBoolean, QgsProcessingParameterEnum
 
 from . import helpdoc
 from .base import VALUES_SWITCH, WelfareAlgorithm
-from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, GraduateOnLoad, add_model_tables,
-                           field_types, note_left_out, output_frame, read_model,
-                           sensitive_targets, style_on_load, target_ids, zone_geometry)
+from .model_inputs import (CATALOGUE, PUBLISHED, RAW, VALUES, GraduateOnLoad,
+                           add_count_unpublished, add_model_tables, field_types, note_left_out,
+                           output_frame, read_model, sensitive_targets, style_on_load,
+                           target_ids, zone_geometry)
 
 STYLE_FIELD = "coverage_per_100"
 
@@ -51,6 +52,7 @@ class ZoneIndicators(WelfareAlgorithm):
         self.add(QgsProcessingParameterString("TARGET_IDS", "TARGET_IDS", optional=True))
         self.add(QgsProcessingParameterEnum(
             "VALUES", "VALUES", list(VALUES[helpdoc.language()]), defaultValue=PUBLISHED))
+        add_count_unpublished(self)
         self.add(QgsProcessingParameterBoolean("ACCESSIBILITY", "ACCESSIBILITY",
                                                defaultValue=True))
         self.add_target_crs()
