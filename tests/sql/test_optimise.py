@@ -191,14 +191,21 @@ def test_every_column_commented(loaded, rel):
 
 
 def test_bi_sites_leave_out_unpublished_facilities(loaded):
-    """An analyst's run counts a draft facility; welfare_bi does not show its name or place."""
+    """A draft facility counts only when the analyst opts in; that run is then the author's alone,
+    and welfare_bi never shows the draft's name or place."""
     with psycopg.connect(f"dbname={loaded}") as c:
         c.execute("UPDATE welfare.facility SET published = false WHERE facility_id = 'F2'")
-        run = c.execute("SELECT welfare.run_optimise_locations('rsa', 'mclp', 1, 2023, 1500)").fetchone()[0]
-        raw = [r for r, in c.execute("SELECT site_id FROM welfare.optimise_site WHERE run_id = %s "
-                                     "ORDER BY 1", [run])]
+        sites = ("SELECT site_id FROM welfare.optimise_site WHERE run_id = %s ORDER BY 1")
+        bi_sites = ("SELECT site_id FROM welfare_bi.optimise_sites WHERE run_id = %s ORDER BY 1")
+        default = c.execute("SELECT welfare.run_optimise_locations('rsa', 'mclp', 1, 2023, 1500)").fetchone()[0]
+        c.execute("SET welfare.count_unpublished_facilities = on")
+        opted = c.execute("SELECT welfare.run_optimise_locations('rsa', 'mclp', 1, 2023, 1500)").fetchone()[0]
+        c.execute("RESET welfare.count_unpublished_facilities")
+        raw = {run: [r for r, in c.execute(sites, [run])] for run in (default, opted)}
+        author = [r for r, in c.execute(bi_sites, [opted])]
         c.execute("SET ROLE welfare_bi_reader")
-        bi = [r for r, in c.execute("SELECT site_id FROM welfare_bi.optimise_sites WHERE run_id = %s "
-                                    "ORDER BY 1", [run])]
+        reader = {run: [r for r, in c.execute(bi_sites, [run])] for run in (default, opted)}
         c.rollback()
-    assert raw == ["F1", "F2", "S1"] and bi == ["F1", "S1"]
+    assert raw == {default: ["F1", "S1"], opted: ["F1", "F2", "S1"]}
+    assert reader == {default: ["F1", "S1"], opted: []}
+    assert author == ["F1", "S1"]
