@@ -28,11 +28,16 @@ Conventions, so no result is NaN: R_j = 0 when its catchment demand is 0
 G_ij = 0 when all of origin i's weights are 0. The ratios conserve supply:
 Σ_i D_i A_i = Σ_j S_j over the facilities whose catchment demand is > 0.
 
-Implementation: one CSR matrix of weights over the reachable pairs (built
-from a :class:`~welfare_core.costs.CostMatrix`), then two sparse products;
-no Python loop over pairs. Demand may be a matrix (n, k) — e.g. every
-target served by a service type — and all k columns go through the same
-products at once.
+Implementation: the weights of the reachable pairs of a
+:class:`~welfare_core.costs.CostMatrix`, in whatever order the pairs are
+stored (a KD-tree's order: no sort), then two sparse COO products (one
+scatter-sum over the pairs by facility, then one by origin; no CSR build);
+no Python loop over pairs. The 3SFCA selection weights factor as
+G_ij W_ij = W_ij² / Σ_l W_il, so the per-origin denominator scales the
+demand and the result instead of every pair. Demand may be a matrix (n, k)
+— e.g. every target served by a service type — and all k columns go
+through the same products at once. Mostly reachable dense costs stay dense
+(BLAS products).
 
 Note on PySAL ``access``: its ``three_stage_fca`` sums the selection
 weights' denominator over every pair of its cost table, not only those
@@ -114,7 +119,8 @@ def gravity_potential(supply, cost, decay, max_cost=None) -> np.ndarray:
     if cm.shape[1] != s.shape[0]:
         raise InputError(f"cost has {cm.shape[1]} destination columns but supply has "
                          f"{s.shape[0]} values", hint="one supply value per facility column")
-    access = catchment_weights(cm, decay) @ s
+    row, col, c = cm._pairs()
+    access = _PairWeights.of_pairs(cm.shape, row, col, _decay_values(c, decay)).dot(s)
     return access[:, 0] if one_d else access
 
 
@@ -133,15 +139,23 @@ def nearest(cost) -> tuple[np.ndarray, np.ndarray]:
     n = cm.shape[0]
     best_cost, best_col = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
     if cm.nnz:
-        # pairs are sorted by (row, col): a segmented minimum per row, then the first
-        # pair of each row at that minimum (the lowest column). O(pairs), no sort.
-        indptr = cm.indptr()
-        rows = np.flatnonzero(np.diff(indptr) > 0)
-        best_cost[rows] = np.minimum.reduceat(cm.cost, indptr[rows])
-        at_min = np.flatnonzero(cm.cost == best_cost[cm.row])
-        row = cm.row[at_min]
-        first = np.concatenate(([True], row[1:] != row[:-1]))
-        best_col[row[first]] = cm.col[at_min[first]]
+        row, col, c = cm._pairs()
+        counts = np.bincount(row, minlength=n)
+        rows = np.flatnonzero(counts)
+        by_row = c
+        if not cm._sorted:
+            # group the costs by origin (one stable radix sort for < 65,536 origins,
+            # about half of sorting the pairs by (row, col)); np.minimum.at is ~5x slower
+            by_row = c[np.argsort(row.astype(np.uint16) if n <= 2**16 else row, kind="stable")]
+        # a segmented minimum per origin ...
+        best_cost[rows] = np.minimum.reduceat(by_row, np.cumsum(counts[rows]) - counts[rows])
+        # ... then the lowest column among its pairs at that minimum (usually one each)
+        at_min = np.flatnonzero(c == best_cost[row])
+        row_min, col_min = row[at_min], col[at_min]
+        order = np.lexsort((col_min, row_min))
+        row_min, col_min = row_min[order], col_min[order]
+        first = np.concatenate(([True], row_min[1:] != row_min[:-1]))
+        best_col[row_min[first]] = col_min[first]
     return best_cost, best_col
 
 
@@ -165,7 +179,7 @@ def share_within(demand, cost, max_cost) -> float:
         raise InputError("demand sums to 0, so the share within reach is undefined",
                          hint="check the demand column, or skip targets with no demand")
     served = np.zeros(len(d), dtype=bool)
-    served[cm.row] = True
+    served[cm._pairs()[0]] = True
     return float(d[served].sum() / total)
 
 
@@ -211,7 +225,7 @@ DENSE_SHARE = 0.25
 
 def _weights(cost, shape, max_cost: float, decay):
     """W_ij within the cutoff: a dense array when the costs come dense and mostly
-    reachable, else a CSR over the reachable pairs (same numbers either way)."""
+    reachable, else :class:`_PairWeights` over the reachable pairs (same numbers)."""
     if isinstance(cost, np.ndarray):
         arr = dense_array(cost)
         inside = arr <= max_cost
@@ -219,7 +233,48 @@ def _weights(cost, shape, max_cost: float, decay):
             w = np.zeros(arr.shape)
             w[inside] = _decay_values(arr[inside], decay)
             return w
-    return catchment_weights(as_cost(cost, shape=shape, max_cost=max_cost), decay)
+    cm = as_cost(cost, shape=shape, max_cost=max_cost)
+    row, col, c = cm._pairs()
+    return _PairWeights.of_pairs(cm.shape, row, col, _decay_values(c, decay))
+
+
+class _PairWeights:
+    """An (n, m) matrix ``scale_i · w_k`` at the pairs k = (row_k, col_k), 0 elsewhere.
+
+    The pairs may come in any order: the products are scipy's COO products, one
+    pass over the pairs per demand column with no sort and no CSR build (about
+    3x faster than a gather plus ``np.bincount`` per product). ``scale`` None
+    means 1 for every row.
+    """
+
+    def __init__(self, coo: sparse.coo_matrix, scale=None):
+        self.coo, self.shape, self.scale = coo, coo.shape, scale
+
+    @classmethod
+    def of_pairs(cls, shape, row, col, w) -> "_PairWeights":
+        return cls(sparse.coo_matrix((w, (row, col)), shape=shape))
+
+    def row_sum(self) -> np.ndarray:
+        """Σ_j of each row, (n,)."""
+        out = np.asarray(self.coo @ np.ones(self.shape[1]))
+        return out if self.scale is None else out * self.scale
+
+    def square(self, scale=None) -> "_PairWeights":
+        """In place: the pairs' w², with new row factors ``scale`` (no new COO checks)."""
+        self.coo.data = self.coo.data * self.coo.data  # a new array: w may be shared
+        self.scale = scale
+        return self
+
+    def t_dot(self, x: np.ndarray) -> np.ndarray:
+        """(m, k) = matrixᵀ @ x for x (n, k)."""
+        if self.scale is not None:
+            x = x * self.scale[:, None]
+        return np.asarray(self.coo.T @ x)
+
+    def dot(self, y: np.ndarray) -> np.ndarray:
+        """(n, k) = matrix @ y for y (m, k)."""
+        out = np.asarray(self.coo @ y)
+        return out if self.scale is None else out * self.scale[:, None]
 
 
 def _decay_values(costs: np.ndarray, decay=None) -> np.ndarray:
@@ -235,7 +290,8 @@ def _decay_values(costs: np.ndarray, decay=None) -> np.ndarray:
         raise InputError(f"decay returned shape {w.shape} for {costs.shape} costs",
                          hint="a decay must be vectorised: array of costs in, "
                               "array of weights out")
-    if not np.isfinite(w).all() or (w < 0).any():
+    # min >= 0 is False for NaN too; max < inf catches +inf (two passes, no temporaries)
+    if len(w) and not (w.min() >= 0 and w.max() < np.inf):
         raise InputError(f"decay {decay!r} returned negative, NaN or infinite weights",
                          hint="weights must be finite and >= 0 for every cost "
                               "within the cutoff")
@@ -244,22 +300,21 @@ def _decay_values(costs: np.ndarray, decay=None) -> np.ndarray:
 
 def _selection_weighted(w):
     """The 3SFCA matrix G_ij W_ij = W_ij² / Σ_l W_il (0 for rows whose sum is 0)."""
-    row_sum = np.asarray(w.sum(axis=1)).ravel()
+    row_sum = w.sum(axis=1) if isinstance(w, np.ndarray) else w.row_sum()
     inv = np.divide(1.0, row_sum, out=np.zeros_like(row_sum), where=row_sum > 0)
     if isinstance(w, np.ndarray):
         return w * w * inv[:, None]
-    rows = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
-    gw = w.copy()
-    gw.data = w.data * w.data * inv[rows]
-    return gw
+    # W² over the pairs, times 1 / Σ_l W_il per row (applied to whole rows, not pairs)
+    return w.square(inv)
 
 
 def _two_steps(w, d: np.ndarray, s: np.ndarray) -> np.ndarray:
     """R = S / (Wᵀ D) (0 where Wᵀ D = 0), then A = W R; columns processed together."""
-    catchment_demand = np.asarray(w.T @ d)                      # (m, k)
+    dense = isinstance(w, np.ndarray)
+    catchment_demand = w.T @ d if dense else w.t_dot(d)         # (m, k)
     ratio = np.divide(s, catchment_demand, out=np.zeros(catchment_demand.shape),
                       where=catchment_demand > 0)
-    return np.asarray(w @ ratio)                                 # (n, k)
+    return w @ ratio if dense else w.dot(ratio)                  # (n, k)
 
 
 def _demand_supply(demand, supply):

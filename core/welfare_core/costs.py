@@ -55,26 +55,33 @@ SPEED_KMH: Mapping[str, float] = {
 """Travel modes accepted by :func:`travel_time`, with their speed in km/h."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False, repr=False)
 class CostMatrix:
     """Costs of the reachable (origin, destination) pairs of an ``(n, m)`` problem.
 
     ``row[k]``, ``col[k]``, ``cost[k]``: origin index, destination index and
-    cost of the k-th reachable pair. Pairs are stored sorted by (row, col),
-    without duplicates; costs are finite and >= 0 (zero is a valid cost).
-    Absent pairs are unreachable. The arrays are read-only.
+    cost of the k-th reachable pair. Pairs are sorted by (row, col), without
+    duplicates; costs are finite and >= 0 (zero is a valid cost). Absent
+    pairs are unreachable. The arrays are read-only.
+
+    Internally the pairs may be held in any order (e.g. straight from a KD-tree
+    range query): sorting 10^5-10^6 pairs costs more than a 2SFCA on them, and
+    order-free consumers (the floating catchment sums, ``within``,
+    ``to_dense``) never need it. ``row`` / ``col`` / ``cost`` sort them on
+    first access (once; the sorted arrays replace the stored ones).
     """
 
     shape: tuple[int, int]
-    row: np.ndarray
-    col: np.ndarray
-    cost: np.ndarray
+    _row: np.ndarray
+    _col: np.ndarray
+    _cost: np.ndarray
+    _sorted: bool
 
-    def __post_init__(self):
-        n, m = _check_shape(self.shape)
-        row = np.asarray(self.row, dtype=np.int64).ravel()
-        col = np.asarray(self.col, dtype=np.int64).ravel()
-        cost = np.asarray(self.cost, dtype=np.float64).ravel()
+    def __init__(self, shape, row, col, cost):
+        n, m = _check_shape(shape)
+        row = np.asarray(row, dtype=np.int64).ravel()
+        col = np.asarray(col, dtype=np.int64).ravel()
+        cost = np.asarray(cost, dtype=np.float64).ravel()
         if not (len(row) == len(col) == len(cost)):
             raise InputError(
                 f"CostMatrix row, col and cost have different lengths "
@@ -84,26 +91,36 @@ class CostMatrix:
             raise InputError(f"CostMatrix indices fall outside its shape {(n, m)}",
                              hint="row indices must be in [0, n), col indices in [0, m)")
         _check_costs(cost, "CostMatrix cost", allow_inf=False)
-        row, col, cost = _canonical(row, col, cost, m)
-        for name, arr in (("row", row), ("col", col), ("cost", cost)):
+        self._store(_canonical(row, col, cost, m), True)
+        object.__setattr__(self, "shape", (n, m))
+
+    def _store(self, pairs, is_sorted: bool) -> None:
+        # sorted pairs are the public arrays: int64 indices. Unsorted ones are private and
+        # may keep int32 indices (half the memory; what scipy's sparse products use).
+        index = (np.int64,) if is_sorted else (np.int32, np.int64)
+        for name, arr in zip(("_row", "_col", "_cost"), pairs):
+            if name == "_cost":
+                arr = np.ascontiguousarray(arr, dtype=np.float64)
+            else:
+                arr = np.asarray(arr)
+                if arr.dtype not in index or not arr.flags.c_contiguous:
+                    arr = np.ascontiguousarray(arr, dtype=np.int64)
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
-        object.__setattr__(self, "shape", (n, m))
+        object.__setattr__(self, "_sorted", bool(is_sorted))
 
     # --- constructors ---------------------------------------------------------
 
     @classmethod
-    def _trusted(cls, shape, row, col, cost) -> "CostMatrix":
-        """Skip validation and sorting: only for pairs that are canonical by construction
-        (sorted by (row, col), unique, in range, finite costs >= 0), e.g. a subset of a
-        CostMatrix's pairs or a sorted KD-tree result. Saves ~10 passes over the pairs.
-        The arrays are taken over (made read-only): pass fresh or read-only ones."""
+    def _trusted(cls, shape, row, col, cost, *, is_sorted: bool = True) -> "CostMatrix":
+        """Skip validation (and sorting): only for pairs that are valid by construction
+        (unique, in range, finite costs >= 0), e.g. a subset of a CostMatrix's pairs or
+        a KD-tree result. ``is_sorted``: the pairs are already sorted by (row, col);
+        with False they are sorted only if someone reads ``row`` / ``col`` / ``cost``.
+        Saves ~10 passes over the pairs. The arrays are taken over (made read-only):
+        pass fresh or read-only ones."""
         self = object.__new__(cls)
-        for name, arr, dtype in (("row", row, np.int64), ("col", col, np.int64),
-                                 ("cost", cost, np.float64)):
-            arr = np.ascontiguousarray(arr, dtype=dtype)
-            arr.flags.writeable = False
-            object.__setattr__(self, name, arr)
+        self._store((row, col, cost), is_sorted)
         object.__setattr__(self, "shape", (int(shape[0]), int(shape[1])))
         return self
 
@@ -119,46 +136,93 @@ class CostMatrix:
         row, col = np.nonzero(keep)  # row-major order: already sorted by (row, col)
         return cls(arr.shape, row, col, arr[row, col])
 
+    # --- the pairs --------------------------------------------------------------
+
+    @property
+    def row(self) -> np.ndarray:
+        """Origin index of each pair (pairs sorted by (row, col))."""
+        return self._sorted_pairs()[0]
+
+    @property
+    def col(self) -> np.ndarray:
+        """Destination index of each pair (pairs sorted by (row, col))."""
+        return self._sorted_pairs()[1]
+
+    @property
+    def cost(self) -> np.ndarray:
+        """Cost of each pair (pairs sorted by (row, col))."""
+        return self._sorted_pairs()[2]
+
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, col, cost) in storage order: for consumers that do not need the sort.
+
+        Take the three arrays in one call and do not mix them with ``row`` /
+        ``col`` / ``cost`` read later: reading those may re-order the storage.
+        Unsorted pairs may have int32 indices.
+        """
+        return self._row, self._col, self._cost
+
+    def _sorted_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self._sorted:
+            row, col, cost = self._pairs()
+            if len(row) > 1:
+                order = _pair_order(row, col, row.astype(np.int64) * max(self.shape[1], 1) + col)
+                row, col, cost = row[order], col[order], cost[order]
+            self._store((row, col, cost), True)
+        return self._pairs()
+
+    def _map_costs(self, fn) -> "CostMatrix":
+        """Same pairs, in the same storage order, with costs ``fn(costs)`` (checked)."""
+        row, col, cost = self._pairs()
+        new = np.array(fn(cost), dtype=np.float64).ravel()  # a copy: it becomes read-only
+        _check_costs(new, "CostMatrix cost", allow_inf=False)
+        return CostMatrix._trusted(self.shape, row, col, new, is_sorted=self._sorted)
+
     # --- views ----------------------------------------------------------------
 
     @property
     def nnz(self) -> int:
         """Number of reachable pairs."""
-        return len(self.cost)
+        return len(self._cost)
 
     def within(self, max_cost: float) -> "CostMatrix":
         """The pairs with ``cost <= max_cost`` (inclusive)."""
         max_cost = check_max_cost(max_cost)
-        if self.nnz == 0 or self.cost.max() <= max_cost:
+        row, col, cost = self._pairs()
+        if self.nnz == 0 or cost.max() <= max_cost:
             return self
-        keep = self.cost <= max_cost
-        # a subset of canonical pairs is canonical
-        return CostMatrix._trusted(self.shape, self.row[keep], self.col[keep], self.cost[keep])
+        keep = cost <= max_cost
+        # a subset of valid pairs is valid, and sorted if they were
+        return CostMatrix._trusted(self.shape, row[keep], col[keep], cost[keep],
+                                   is_sorted=self._sorted)
 
     def with_costs(self, cost) -> "CostMatrix":
-        """Same pairs, new costs (e.g. metres converted to minutes)."""
+        """Same pairs, new costs (one per pair, in the order of ``row`` / ``col``)."""
         cost = np.array(cost, dtype=np.float64).ravel()  # a copy: it becomes read-only
         if cost.shape != (self.nnz,):
             raise InputError(f"with_costs got {cost.size} costs for {self.nnz} pairs",
                              hint="pass one cost per reachable pair")
         _check_costs(cost, "CostMatrix cost", allow_inf=False)
-        return CostMatrix._trusted(self.shape, self.row, self.col, cost)
+        row, col, _ = self._sorted_pairs()
+        return CostMatrix._trusted(self.shape, row, col, cost)
 
     def to_dense(self) -> np.ndarray:
         """Dense ``(n, m)`` float array, ``np.inf`` where unreachable."""
+        row, col, cost = self._pairs()
         out = np.full(self.shape, np.inf)
-        out[self.row, self.col] = self.cost
+        out[row, col] = cost
         return out
 
     def indptr(self) -> np.ndarray:
         """CSR row pointer: the pairs of origin i are ``indptr[i]:indptr[i+1]``."""
-        counts = np.bincount(self.row, minlength=self.shape[0])
+        counts = np.bincount(self._row, minlength=self.shape[0])
         return np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
     def to_csr(self, values=None) -> sparse.csr_matrix:
         """CSR matrix with one stored entry per reachable pair.
 
-        ``values`` (one per pair, default the costs) become the data. Zeros
+        ``values`` (one per pair in the order of ``row`` / ``col``, default the
+        costs) become the data. Zeros
         are kept as *explicit* stored entries: the matrix is built directly
         from (data, indices, indptr), which scipy never prunes. So a zero cost
         stays distinguishable from "unreachable" through the sparsity
@@ -167,11 +231,12 @@ class CostMatrix:
         reachability back from a cost CSR: it keeps the triplets here and
         builds a CSR of *weights* (``to_csr(weights)``) only for products.
         """
-        data = self.cost if values is None else np.asarray(values, dtype=np.float64)
+        _, col, cost = self._sorted_pairs()
+        data = cost if values is None else np.asarray(values, dtype=np.float64)
         if data.shape != (self.nnz,):
             raise InputError(f"to_csr values have shape {data.shape}, expected ({self.nnz},)",
                              hint="pass one value per reachable pair")
-        return sparse.csr_matrix((data, self.col, self.indptr()), shape=self.shape)
+        return sparse.csr_matrix((data, col, self.indptr()), shape=self.shape)
 
     def __repr__(self) -> str:
         return f"CostMatrix(shape={self.shape}, nnz={self.nnz})"
@@ -245,14 +310,17 @@ def euclidean(origins, destinations, max_cost: float) -> CostMatrix:
     # the tree's own distances: the tree's pruning may round at the boundary.
     radius = max_cost * (1 + 1e-9) + 1e-9
     pairs = cKDTree(d).sparse_distance_matrix(cKDTree(o), radius, output_type="ndarray")
-    keep = pairs["v"] <= max_cost
-    row, col, cost = pairs["j"][keep], pairs["i"][keep], pairs["v"][keep]
-    # the tree's pairs are unique and in range; sort them by (row, col) here (radix
-    # sorts) and skip CostMatrix's re-validation of ~10^6 pairs
-    if len(row) > 1:
-        order = _pair_order(row, col, row.astype(np.int64) * shape[1] + col)
-        row, col, cost = row[order], col[order], cost[order]
-    return CostMatrix._trusted(shape, row, col, cost)
+    # out of the tree's (i, j, v) records into compact arrays (int32 indices when they
+    # fit), so the 24-byte records are freed before any analysis allocates
+    index = np.int32 if max(shape) < 2**31 else np.int64
+    col, row, cost = pairs["i"].astype(index), pairs["j"].astype(index), pairs["v"].copy()
+    del pairs
+    if len(cost) and cost.max() > max_cost:
+        keep = cost <= max_cost
+        row, col, cost = row[keep], col[keep], cost[keep]
+    # the tree's pairs are unique and in range: skip CostMatrix's re-validation, and
+    # leave them in the tree's order (sorted only if someone reads row / col / cost)
+    return CostMatrix._trusted(shape, row, col, cost, is_sorted=False)
 
 
 def from_od_table(df, origin_ids, destination_ids, *, origin_col: str = "origin_id",
@@ -615,7 +683,7 @@ def travel_time(cost_m, mode: str | None = None, *, speed_kmh: float | None = No
     speed = _speed(mode, speed_kmh)
     metres_per_minute = speed * 1000.0 / 60.0
     if isinstance(cost_m, CostMatrix):
-        return cost_m.with_costs(cost_m.cost / metres_per_minute)
+        return cost_m._map_costs(lambda c: c / metres_per_minute)
     arr = np.asarray(cost_m, dtype=np.float64)
     _check_costs(arr.ravel(), "cost_m", allow_inf=True)
     return arr / metres_per_minute

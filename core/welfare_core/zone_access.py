@@ -337,7 +337,7 @@ def zone_accessibility_types(tables: Mapping, service_type_ids=None, period=None
             access = 100.0 * acc.fca(demand, supply, cm, cutoff, w, method=method)
         nearest = _nearest(cm, o_xy, f_xy, cost_unit, mode)
         within = np.zeros(len(origins))
-        within[cm.row] = 1.0
+        within[cm._pairs()[0]] = 1.0  # order-free: no need to sort the pairs
 
         k = len(target_ids)
         dk = demand[keep]

@@ -22,6 +22,23 @@ def test_step_unsorted_keys_and_shape_preserved():
     np.testing.assert_array_equal(out, [[1.0, 0.22], [0.68, 0.0]])
 
 
+@pytest.mark.parametrize("n_steps", [1, 3, 8, 9, 20])   # > 8 steps: the binary-search path
+def test_step_equals_first_bound_at_or_above_on_many_costs(n_steps):
+    # reference by definition, one cost at a time: the weight of the first bound >= c
+    rng = np.random.default_rng(n_steps)
+    bounds = np.sort(rng.choice(np.arange(1, 1000), n_steps, replace=False)).astype(float)
+    weights = rng.uniform(0, 1, n_steps)
+    f = decay.step(dict(zip(bounds, weights)))
+    costs = np.concatenate([rng.uniform(0, 1100, 2000), bounds, np.nextafter(bounds, INF),
+                            [0.0, INF]])
+    want = np.array([next((w for b, w in zip(bounds, weights) if c <= b), 0.0) for c in costs])
+    np.testing.assert_array_equal(f(costs), want)
+    # a strided view (e.g. a field of a record array) gives the same numbers
+    rec = np.zeros(len(costs), dtype=[("i", np.int64), ("v", np.float64)])
+    rec["v"] = costs
+    np.testing.assert_array_equal(f(rec["v"]), want)
+
+
 def test_gaussian_values():
     # exp(-c²/(2σ²)) with σ = 20: c = 20 -> e^-0.5, c = 40 -> e^-2 (PySAL's doc example)
     f = decay.gaussian(20)
