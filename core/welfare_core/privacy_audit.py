@@ -538,3 +538,149 @@ def complementary_suppression(rows: pd.DataFrame, services: pd.DataFrame | None 
             break
         chosen |= picked
     return pd.DataFrame(sorted(chosen), columns=["target_id", "zone_id"])
+
+
+@dataclass(frozen=True)
+class ParentsPublication:
+    """What :func:`publish_with_parents` returns, aligned with its ``children`` rows."""
+
+    published: np.ndarray      # the counts to publish (NaN = suppressed)
+    complementary: np.ndarray  # bool: suppressed as a complementary cell
+    audit: AuditResult         # protected cells (target_id = table, is_parent, zone_id, ...)
+    parents: pd.DataFrame      # table, zone_id, published, complementary: the parent cells
+
+
+def _id(value):
+    """An id as text; 12.0 and 12 are the same id (a layer may store it as a real)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _few(items, k=5):
+    items = sorted(set(items))
+    return ", ".join(items[:k]) + (f" and {len(items) - k} more" if len(items) > k else "")
+
+
+def publish_with_parents(children: pd.DataFrame, rules: Rules = DEFAULT, *,
+                         parents: pd.DataFrame | None = None,
+                         max_rounds: int = 100) -> ParentsPublication:
+    """Publish one level of counts so that it is safe together with its parent level.
+
+    ``children``: the level's RAW counts, columns zone_id, parent_id, count and,
+    optionally, ``table`` (e.g. a target: each value is a hierarchy of its own).
+    Every child needs a parent and a count: a parent's total is the sum of ALL its
+    children, so the frame must hold every child of each parent it names.
+
+    ``parents``: the parent level as already published (columns zone_id,
+    published, and ``table`` when ``children`` has it); NaN = suppressed: by the
+    primary rule when the children's raw total would be suppressed too (the cell is
+    then protected, 0 .. threshold), else as a complementary cell (anything >= 0).
+    Without ``parents`` the parents' totals are taken as published by ``rules``
+    (:func:`~welfare_core.privacy.safe_counts` of the children's sum), the way an
+    export next to a table of totals would be read.
+
+    The children are published by the primary rule (``safe_counts``); then
+    :func:`complementary_suppression` suppresses, among the children, the cells the
+    differencing audit needs (the parents are fixed: they are not this publication's),
+    and the result is audited once more: ``audit.passed`` says whether the level
+    can be published. Published values of the parents that contradict the
+    children's counts raise InputError.
+    """
+    from .privacy import safe_counts
+
+    need = {"zone_id", "parent_id", "count"}
+    if not need <= set(children.columns):
+        raise InputError(f"children lack column(s) {sorted(need - set(children.columns))}")
+    n = len(children)
+    has_table = "table" in children.columns
+    table = ([_id(t) or "" for t in children["table"]] if has_table else [""] * n)
+    zone = [_id(z) for z in children["zone_id"]]
+    parent = [_id(p) for p in children["parent_id"]]
+    if any(z is None for z in zone):
+        raise InputError("a zone_id is missing (NULL)")
+    orphans = [z for z, p in zip(zone, parent) if p is None]
+    if orphans:
+        raise InputError(f"{len(orphans)} zone(s) without a parent: {_few(orphans)}",
+                         hint="give every zone its parent id, or publish the level on its own")
+    count = pd.to_numeric(children["count"], errors="coerce").to_numpy(dtype=float)
+    missing = [z for z, c in zip(zone, count) if not np.isfinite(c)]
+    if missing:
+        raise InputError(f"{len(missing)} zone(s) without a count: {_few(missing)}",
+                         hint="a parent's total is the sum of all its children: fill the "
+                              "counts, or publish the level on its own")
+    if np.any(count < 0):
+        raise InputError("counts to publish must not be negative")
+    keys = pd.MultiIndex.from_arrays([table, zone])
+    if keys.has_duplicates:
+        dup = [z for (t, z) in keys[keys.duplicated()]]
+        raise InputError(f"zone id(s) {_few(dup)} repeat"
+                         + (" within a table" if has_table else ""),
+                         hint="one row per zone (and per table)")
+    # parents: their raw totals, and what is published of them
+    raw = pd.DataFrame({"table": table, "zone_id": parent, "raw": count})
+    totals = raw.groupby(["table", "zone_id"], sort=True)["raw"].sum().reset_index()
+    primary_total = safe_counts(totals["raw"].to_numpy(), rules)
+    if parents is None:
+        pub_parent = primary_total
+        comp_parent = np.zeros(len(totals), dtype=bool)
+    else:
+        need = {"zone_id", "published"} | ({"table"} if has_table else set())
+        if not need <= set(parents.columns):
+            raise InputError(f"parents lack column(s) {sorted(need - set(parents.columns))}")
+        p_table = ([_id(t) or "" for t in parents["table"]] if has_table
+                   else [""] * len(parents))
+        p = pd.DataFrame({"table": p_table, "zone_id": [_id(z) for z in parents["zone_id"]],
+                          "published": pd.to_numeric(parents["published"], errors="coerce")
+                          .to_numpy(dtype=float)})
+        p = p[p["zone_id"].notna()]
+        dup = p.duplicated(["table", "zone_id"])
+        if dup.any():
+            raise InputError(f"parent id(s) {_few(p.loc[dup, 'zone_id'])} repeat"
+                             + (" within a table" if has_table else ""),
+                             hint="one published row per parent (and per table)")
+        got = totals.merge(p, on=["table", "zone_id"], how="left", indicator=True)
+        absent = got["_merge"] == "left_only"
+        if absent.any():
+            raise InputError(f"{int(absent.sum())} parent id(s) not found among the published "
+                             f"parents: {_few(got.loc[absent, 'zone_id'])}",
+                             hint="give the published row of every parent the zones name")
+        pub_parent = got["published"].to_numpy(dtype=float)
+        # a hidden parent whose total would have been shown was hidden as a complementary
+        # cell: anything >= 0; one whose total is small is a protected cell
+        comp_parent = np.isnan(pub_parent) & ~np.isnan(primary_total)
+    # namespaced keys: a child and a parent may share an id (different levels)
+    ckey = ["c:" + z for z in zone]
+    rows = pd.DataFrame({"target_id": table, "zone_id": ckey,
+                         "parent_id": ["p:" + q for q in parent], "demand": count})
+    fixed = pd.DataFrame({"target_id": totals["table"].to_numpy(),
+                          "zone_id": ("p:" + totals["zone_id"]).to_numpy(),
+                          "parent_id": None, "demand": pub_parent, "published": True,
+                          "complementary": comp_parent})
+    try:
+        comp = complementary_suppression(rows, rules=rules, level="export",
+                                         published_with=(fixed, None), max_rounds=max_rounds)
+    except InputError as e:
+        if e.message != CONTRADICTION:
+            raise
+        raise InputError(CONTRADICTION, hint="the published parents must be those of these "
+                         "counts (same target and period, same rules), and the zones every "
+                         "child of each parent they name") from None
+    chosen = set(zip(comp["target_id"], comp["zone_id"]))
+    is_comp = np.array([(t, k) in chosen for t, k in zip(table, ckey)], dtype=bool)
+    published = np.where(is_comp, np.nan, safe_counts(count, rules))
+    audit = audit_zone_indicators(pd.concat([
+        rows.assign(demand=published, published=True, complementary=is_comp), fixed],
+        ignore_index=True), rules=rules)
+    cells = audit.cells.copy()
+    cells.insert(1 if has_table else 0, "is_parent", cells["zone_id"].str.startswith("p:"))
+    cells["zone_id"] = cells["zone_id"].str.slice(2)  # back to the callers' ids
+    if not has_table:
+        cells = cells.drop(columns="target_id")
+    return ParentsPublication(
+        published=published, complementary=is_comp,
+        audit=AuditResult(cells=cells, min_width=audit.min_width),
+        parents=pd.DataFrame({"table": totals["table"], "zone_id": totals["zone_id"],
+                              "published": pub_parent, "complementary": comp_parent}))

@@ -392,3 +392,129 @@ def test_a_cell_whose_own_range_is_too_narrow_gets_no_complementary_cell():
     after = primary.assign(complementary=[False, True])
     res = audit_zone_indicators(pd.concat([fixed, after]), rules=rules)
     assert res.cells[["lower", "upper"]].values.tolist() == [[0.0, 2.5]] and not res.passed
+
+
+# --- one level published together with its parents (the QGIS export's case) ------------
+
+def _level(counts, parents):
+    zones = [f"S{i + 1}" for i in range(len(counts))]
+    return pd.DataFrame({"zone_id": zones, "parent_id": parents, "count": counts})
+
+
+def test_unit_publication_beside_a_parent_total_needs_the_smallest_sibling_suppressed():
+    """Parent total 30 with children 3, 12, 15, published to the unit (round_to 1):
+    P in [29.5, 30.5], 12 in [11.5, 12.5], 15 in [14.5, 15.5], so the hidden 3 is in
+    [29.5 - 12.5 - 15.5, 30.5 - 11.5 - 14.5] = [1.5, 4.5]: width 3 < 5. Suppressing the
+    smallest sibling, 12 (then anything >= 0), gives [29.5 - inf, 30.5 - 14.5 - 0] = [0, 16]
+    -> [0, 7.5]: width 7.5, the audit passes. Exactly one complementary cell."""
+    from welfare_core.privacy_audit import publish_with_parents
+    rules = Rules(round_to=1)
+    primary = pd.DataFrame({"zone_id": ["P", "S1", "S2", "S3"],
+                            "parent_id": [None, "P", "P", "P"],
+                            "published": [30.0, NAN, 12.0, 15.0]})
+    before = audit_publication(primary, rules)
+    assert before.cells[["lower", "upper"]].values.tolist() == [[1.5, 4.5]]
+    assert not before.passed
+    res = publish_with_parents(_level([3.0, 12.0, 15.0], "P"), rules)
+    assert res.complementary.tolist() == [False, True, False]
+    assert np.isnan(res.published[:2]).all() and res.published[2] == 15.0
+    assert res.audit.passed
+    assert res.audit.cells[["zone_id", "lower", "upper"]].values.tolist() == [["S1", 0.0, 7.5]]
+    assert res.parents[["zone_id", "published"]].values.tolist() == [["P", 30.0]]
+
+
+def test_rounded_to_five_three_siblings_need_nothing_two_do():
+    """Defaults (1-7 hidden, rounded to 5). Parent 30 = 3 + 12 + 15: 12 -> 10 in
+    [7.5, 12.5], 15 in [12.5, 17.5], 30 in [27.5, 32.5]: the 3 is in [-2.5, 12.5] -> [0, 7.5],
+    safe as it is. Parent 38 = 7 + 31: 38 -> 40 in [37.5, 42.5], 31 -> 30 in [27.5, 32.5]:
+    the 7 is in [5, 15] -> [5, 7.5], width 2.5; with 31 suppressed it is in [0, 7.5]."""
+    from welfare_core.privacy_audit import publish_with_parents
+    res = publish_with_parents(_level([3.0, 12.0, 15.0, 7.0, 31.0],
+                                      ["P2", "P2", "P2", "P1", "P1"]))
+    assert res.complementary.tolist() == [False, False, False, False, True]
+    assert res.published[[1, 2]].tolist() == [10.0, 15.0]
+    assert np.isnan(res.published[[0, 3, 4]]).all()
+    cells = res.audit.cells.set_index("zone_id")
+    assert res.audit.passed and sorted(cells.index) == ["S1", "S4"]  # S5 is not protected
+    assert cells.loc["S1", ["lower", "upper"]].tolist() == [0.0, 7.5]
+    assert cells.loc["S4", ["lower", "upper"]].tolist() == [0.0, 7.5]
+    # the same children without S5 suppressed fail: what the plain export published
+    plain = pd.DataFrame({"zone_id": ["P1", "S4", "S5"], "parent_id": [None, "P1", "P1"],
+                          "published": [40.0, NAN, 30.0]})
+    assert audit_publication(plain).cells[["lower", "upper"]].values.tolist() == [[5.0, 7.5]]
+
+
+def test_the_smallest_sibling_is_the_complementary_cell_even_a_zero():
+    """Parent 38 = 7 + 0 + 31: the 0 is exact, so the 7 is in [37.5 - 32.5 - 0,
+    42.5 - 27.5 - 0] = [5, 15] -> [5, 7.5]. The smallest sibling is the 0 (not the 31):
+    hidden, the 7 is in [0, 7.5]."""
+    from welfare_core.privacy_audit import publish_with_parents
+    res = publish_with_parents(_level([7.0, 0.0, 31.0], "P"))
+    assert res.complementary.tolist() == [False, True, False]
+    assert res.published[2] == 30.0 and res.audit.passed
+
+
+def test_published_parents_are_fixed_cells():
+    """PARENTS as published: P1 hidden although its total, 38, would be shown, so it was
+    hidden as a complementary cell (anything >= 0): the 7 under it is in [0, 7.5] with the
+    31 published. P2 = 5 = 2 + 3 hidden by the primary rule: a protected cell, in
+    [0, 7.5] ∩ [0, 15]; its children are hidden too."""
+    from welfare_core.privacy_audit import publish_with_parents
+    children = _level([7.0, 31.0, 2.0, 3.0], ["P1", "P1", "P2", "P2"])
+    parents = pd.DataFrame({"zone_id": ["P2", "P1", "P9"], "published": [NAN, NAN, 100.0]})
+    res = publish_with_parents(children, parents=parents)
+    assert not res.complementary.any()
+    assert res.published[1] == 30.0 and np.isnan(res.published[[0, 2, 3]]).all()
+    assert res.parents[["zone_id", "complementary"]].values.tolist() == [["P1", True],
+                                                                         ["P2", False]]
+    cells = res.audit.cells.set_index(["is_parent", "zone_id"])
+    assert res.audit.passed and len(cells) == 4
+    assert cells.loc[(True, "P2"), ["lower", "upper"]].tolist() == [0.0, 7.5]
+    assert cells.loc[(False, "S1"), ["lower", "upper"]].tolist() == [0.0, 7.5]
+    # published as 40 instead, P1 pins the 7 again: the 31 goes
+    res = publish_with_parents(children, parents=parents.assign(published=[NAN, 40.0, 1.0]))
+    assert res.complementary.tolist() == [False, True, False, False] and res.audit.passed
+
+
+def test_a_pinned_cell_with_no_sibling_left_fails_the_audit():
+    """Parent 14 = 7 + 7, published 15 ([12.5, 17.5]): each 7 is in [12.5 - 7.5, 7.5] =
+    [5, 7.5] and no published sibling is left to suppress: the audit fails."""
+    from welfare_core.privacy_audit import publish_with_parents
+    res = publish_with_parents(_level([7.0, 7.0], "P"))
+    assert not res.complementary.any() and not res.audit.passed
+    assert res.audit.cells[["lower", "upper"]].values.tolist() == [[5.0, 7.5], [5.0, 7.5]]
+
+
+def test_tables_are_separate_hierarchies():
+    from welfare_core.privacy_audit import publish_with_parents
+    children = pd.DataFrame({"table": ["a", "a", "b", "b"], "zone_id": ["S1", "S2"] * 2,
+                             "parent_id": 1.0, "count": [7.0, 31.0, 20.0, 18.0]})
+    parents = pd.DataFrame({"table": ["a", "b"], "zone_id": [1, 1], "published": [40.0, 40.0]})
+    for given in (None, parents):
+        res = publish_with_parents(children, parents=given)
+        # table a as above; table b (20 -> 20, 18 -> 20, 38 -> 40) hides nothing
+        assert res.complementary.tolist() == [False, True, False, False]
+        assert res.published[2:].tolist() == [20.0, 20.0]
+        assert res.audit.cells.target_id.tolist() == ["a"]
+
+
+@pytest.mark.parametrize("children,parents,match", [
+    (_level([7.0, 31.0], ["P", None]), None, "without a parent: S2"),
+    (_level([7.0, NAN], "P"), None, "without a count: S2"),
+    (_level([7.0, -1.0], "P"), None, "negative"),
+    (_level([7.0, 31.0], "P").assign(zone_id="S1"), None, "S1 repeat"),
+    (_level([7.0, 31.0], ["P", "Q"]), pd.DataFrame({"zone_id": ["P"], "published": [5.0]}),
+     "not found among the published parents: Q"),
+    (_level([7.0, 31.0], "P"), pd.DataFrame({"zone_id": ["P", "P"], "published": [40.0] * 2}),
+     "P repeat"),
+    # published 100 but its children add up to 38: [97.5, 102.5] against [27.5, 40]
+    (_level([7.0, 31.0], "P"), pd.DataFrame({"zone_id": ["P"], "published": [100.0]}),
+     "contradict"),
+    (_level([7.0, 31.0], "P").assign(table="a"), pd.DataFrame({"zone_id": ["P"],
+                                                               "published": [40.0]}),
+     "lack column"),
+])
+def test_publish_with_parents_input_errors(children, parents, match):
+    from welfare_core.privacy_audit import publish_with_parents
+    with pytest.raises(InputError, match=match):
+        publish_with_parents(children, parents=parents)

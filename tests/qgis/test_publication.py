@@ -208,7 +208,7 @@ def test_validate_data_has_no_counts(welfare_plugin, city):
 
 EXPORT = dict(COUNT_FIELDS=["demand", "reference_population"],
               RATE_FIELDS=["incidence_per_100"], DENOMINATOR_FIELDS=["reference_population"],
-              OUTPUT="memory:")
+              NUMERATOR_FIELDS=["demand"], OUTPUT="memory:")
 
 
 def test_privacy_safe_export_is_safe_and_true(welfare_plugin, city):
