@@ -12,11 +12,12 @@ export QT_QPA_PLATFORM := offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
 APT_PACKAGES := python3-numpy python3-pandas python3-scipy python3-geopandas python3-pulp \
-  coinor-cbc python3-psycopg python3-venv python3-pytest qgis python3-qgis \
+  coinor-cbc python3-psycopg python3-venv python3-pytest python3-pip python3-deprecated \
+  qgis python3-qgis \
   postgresql-15 postgresql-15-postgis-3 postgresql-plpython3-15 postgresql-server-dev-15 \
   postgresql-15-pgrouting
 
-.PHONY: help setup apt venv pg install test test-core test-sql test-qgis installcheck \
+.PHONY: help setup apt venv pg install vendor test test-core test-sql test-qgis installcheck \
         plugin bench demo sample clean
 
 help:
@@ -45,11 +46,28 @@ pg:
 
 # --- install: the core where PL/Python finds it, the extension via PGXS -------
 install: apt
-	rm -rf $(CORE_DIR) && mkdir -p $(CORE_DIR)
+	rm -rf $(CORE_DIR)/welfare_core && mkdir -p $(CORE_DIR)
 	cp -r core/welfare_core $(CORE_DIR)/
-	find $(CORE_DIR) -name __pycache__ -prune -exec rm -rf {} +
-	$(PY) -m compileall -q $(CORE_DIR)  # the server cannot write bytecode there itself
+	find $(CORE_DIR)/welfare_core -name __pycache__ -prune -exec rm -rf {} +
+	$(PY) -m compileall -q $(CORE_DIR)/welfare_core  # the server cannot write bytecode there itself
+	@$(MAKE) -s vendor
 	$(MAKE) -C db_extension install
+
+# OpenDP for the SQL door's differential privacy (welfare.dp_zone_demand): the pinned
+# wheel in $(CORE_DIR)/vendor, which the bootstrap (010-bootstrap.sql) puts on sys.path
+# after the core. --no-deps: its one dependency, `deprecated`, comes from Debian, and
+# Debian's numpy is never touched. Kept across installs (265 MB); without a network the
+# install goes on and the DP functions say OpenDP is missing.
+OPENDP_VERSION := 0.16.0
+VENDOR_DIR := $(CORE_DIR)/vendor
+vendor:
+	@if [ -f $(VENDOR_DIR)/opendp-$(OPENDP_VERSION).dist-info/METADATA ]; then :; \
+	elif tmp=$$(mktemp -d $(CORE_DIR)/vendor.XXXXXX) && \
+	     $(PY) -m pip install -q --no-deps --disable-pip-version-check \
+	       --root-user-action=ignore --target $$tmp opendp==$(OPENDP_VERSION); then \
+	  chmod 755 $$tmp && rm -rf $(VENDOR_DIR) && mv $$tmp $(VENDOR_DIR) && \
+	  echo "OpenDP $(OPENDP_VERSION) installed in $(VENDOR_DIR)"; \
+	else rm -rf $$tmp; echo "OpenDP not installed: DP functions unavailable"; fi
 
 # --- tests ---------------------------------------------------------------------
 test: setup install plugin

@@ -462,8 +462,9 @@ def dp_counts(counts, epsilon: float, *, sensitivity: int = 1, clamp_zero: bool 
         import opendp.prelude as dp
     except ImportError:
         raise InputError("differential privacy needs the opendp package, which is not installed "
-                         "for this Python", hint="pip install opendp (e.g. in the venv of "
-                         "the Python door); the SQL door's server Python does not have it") from None
+                         "for this Python", hint="pip install opendp==0.16.0 (e.g. in the venv "
+                         "of the Python door); for the SQL door, make install puts it beside "
+                         "the installed core") from None
     eps = float(epsilon) if isinstance(epsilon, (int, float, np.integer, np.floating)) else np.nan
     if not 0 < eps <= MAX_DP_EPSILON:
         raise InputError(f"epsilon = {epsilon!r} must be a number in (0, {MAX_DP_EPSILON:g}]",

@@ -18,6 +18,42 @@ LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_te
 AS $$ SELECT welfare.setting_value('srid')::integer $$;
 COMMENT ON FUNCTION welfare.working_srid() IS 'SRID every geometry is stored in (setting srid)';
 
+-- Moves the SRID constraints of the geometry tables to new_srid, refusing once any
+-- geometry is stored. SECURITY DEFINER because ALTER TABLE needs the tables' owner,
+-- and an admin (who may change settings) does not own them; it counts rows as the
+-- owner, so row-level security cannot hide a stored facility from the check.
+-- Executable by the admin only (900-privileges.sql); called by _setting_check.
+CREATE OR REPLACE FUNCTION welfare._apply_srid(old_value text, new_srid integer)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    tab record;
+    stored bigint := 0;
+    n bigint;
+BEGIN
+    FOR tab IN SELECT * FROM (VALUES ('zone'), ('facility'), ('candidate_site')) v(name) LOOP
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM welfare.%I LIMIT 1) s', tab.name)
+           INTO n;
+        stored := stored + n;
+    END LOOP;
+    IF stored > 0 THEN
+        RAISE EXCEPTION 'cannot change setting srid from % to %: geometries are already stored',
+            old_value, new_srid
+          USING ERRCODE = 'object_in_use',
+                HINT = 'choose the SRID before loading data, or empty welfare.zone, '
+                       'welfare.facility and welfare.candidate_site first';
+    END IF;
+    FOR tab IN SELECT * FROM (VALUES ('zone'), ('facility'), ('candidate_site')) v(name) LOOP
+        EXECUTE format('ALTER TABLE welfare.%I DROP CONSTRAINT %I, '
+                       'ADD CONSTRAINT %I CHECK (public.ST_SRID(geom) = %s)',
+                       tab.name, tab.name || '_geom_srid', tab.name || '_geom_srid', new_srid);
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION welfare._apply_srid(text, integer) IS
+    'moves the SRID constraints of the empty geometry tables to a new srid (internal)';
+
 -- Refuses a bad value with a message naming it. When the value in force of
 -- srid changes (old_value not NULL), applies it to the SRID constraints of the
 -- (empty) geometry tables, and refuses it once any geometry is stored.
@@ -28,9 +64,6 @@ AS $fn$
 DECLARE
     new_srid integer;
     srs text;
-    tab record;
-    stored bigint := 0;
-    n bigint;
 BEGIN
     IF setting_name IN ('suppress_below', 'round_to', 'min_threshold_floor')
        AND new_value !~ '^[0-9]{1,9}$' THEN
@@ -63,25 +96,7 @@ BEGIN
                 HINT = 'choose a projected metric CRS, e.g. 32632 (UTM 32N) for Milan';
     END IF;
     IF old_value IS NOT NULL THEN
-        FOR tab IN SELECT * FROM (VALUES ('zone', 'MultiPolygon'), ('facility', 'Point'),
-                                         ('candidate_site', 'Point')) v(name, gtype) LOOP
-            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM welfare.%I LIMIT 1) s', tab.name)
-               INTO n;
-            stored := stored + n;
-        END LOOP;
-        IF stored > 0 THEN
-            RAISE EXCEPTION 'cannot change setting srid from % to %: geometries are already stored',
-                old_value, new_value
-              USING ERRCODE = 'object_in_use',
-                    HINT = 'choose the SRID before loading data, or empty welfare.zone, '
-                           'welfare.facility and welfare.candidate_site first';
-        END IF;
-        FOR tab IN SELECT * FROM (VALUES ('zone', 'MultiPolygon'), ('facility', 'Point'),
-                                         ('candidate_site', 'Point')) v(name, gtype) LOOP
-            EXECUTE format('ALTER TABLE welfare.%I DROP CONSTRAINT %I, '
-                           'ADD CONSTRAINT %I CHECK (public.ST_SRID(geom) = %s)',
-                           tab.name, tab.name || '_geom_srid', tab.name || '_geom_srid', new_srid);
-        END LOOP;
+        PERFORM welfare._apply_srid(old_value, new_srid);
     END IF;
 END
 $fn$;

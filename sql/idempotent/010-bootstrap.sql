@@ -57,6 +57,12 @@ os.environ.setdefault("PROJ_DATA", "/usr/share/proj")
 if lib_dir in sys.path:
     sys.path.remove(lib_dir)
 sys.path.insert(0, lib_dir)
+# OpenDP (welfare_core.privacy.dp_counts), installed by make install without its
+# dependencies beside the installed core, whichever copy of the core runs; absent
+# without a network, and then the DP functions say so.
+vendor_dir = "/usr/local/lib/welfare_intelligence/" + VERSION + "/vendor"
+if os.path.isdir(vendor_dir) and vendor_dir not in sys.path:
+    sys.path.insert(1, vendor_dir)
 
 if not os.path.isfile(os.path.join(lib_dir, "welfare_core", "__init__.py")):
     fail(f"the welfare_core library is not installed in {lib_dir}",

@@ -133,14 +133,36 @@ $python$;
 COMMENT ON FUNCTION welfare._take_pending_runs() IS
     'runs started in this statement and not finished, forgotten once read (internal)';
 
+-- Where an autonomous transaction goes: the schema of dblink (a required extension)
+-- and a connection string back to this database over the local socket, as the
+-- server's OS user (peer authentication in Debian's default pg_hba.conf), with short
+-- lock and statement timeouts so a wait on the caller's own locks ends in an error.
+CREATE OR REPLACE FUNCTION welfare._autonomous_target(application_name text,
+                                                      OUT dblink_schema name, OUT conninfo text)
+LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
+AS $$
+SELECT (SELECT n.nspname FROM pg_catalog.pg_extension e
+          JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+         WHERE e.extname = 'dblink'),
+       pg_catalog.format(
+           'dbname=%s host=%s port=%s application_name=%s '
+           'options=''-c lock_timeout=5s -c statement_timeout=10s''',
+           '''' || pg_catalog.replace(pg_catalog.replace(pg_catalog.current_database(), '\', '\\'),
+                                      '''', '\''') || '''',
+           pg_catalog.btrim(pg_catalog.split_part(
+               pg_catalog.current_setting('unix_socket_directories'), ',', 1)),
+           pg_catalog.current_setting('port'), application_name)
+$$;
+COMMENT ON FUNCTION welfare._autonomous_target(text) IS
+    'dblink schema and connection string of an autonomous transaction on this database (internal)';
+
 CREATE OR REPLACE FUNCTION welfare._log_run_failure(message text)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     p record;
-    dblink_schema name;
-    conn text;
+    target record := welfare._autonomous_target('welfare_run_log');
     stmt text;
     logged integer := 0;
     msg text := pg_catalog.left(pg_catalog.regexp_replace(COALESCE(message, 'error'),
@@ -156,23 +178,12 @@ BEGIN
             'EXTRACT(epoch FROM pg_catalog.clock_timestamp() - %L::timestamptz)), %L)',
             p.pending_run_id, p.pending_kind, p.pending_parameters, p.pending_caller,
             p.pending_started, p.pending_started, msg);
-        SELECT n.nspname INTO dblink_schema
-          FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
-         WHERE e.extname = 'dblink';
-        conn := pg_catalog.format(
-            'dbname=%s host=%s port=%s application_name=welfare_run_log '
-            'options=''-c lock_timeout=5s -c statement_timeout=10s''',
-            '''' || pg_catalog.replace(pg_catalog.replace(pg_catalog.current_database(), '\', '\\'),
-                                       '''', '\''') || '''',
-            pg_catalog.btrim(pg_catalog.split_part(
-                pg_catalog.current_setting('unix_socket_directories'), ',', 1)),
-            pg_catalog.current_setting('port'));
         BEGIN
-            IF dblink_schema IS NULL THEN
+            IF target.dblink_schema IS NULL THEN
                 RAISE EXCEPTION 'extension dblink is not installed';
             END IF;
-            EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, $2)', dblink_schema)
-              USING conn, stmt;
+            EXECUTE pg_catalog.format('SELECT %I.dblink_exec($1, $2)', target.dblink_schema)
+              USING target.conninfo, stmt;
             logged := logged + 1;
         EXCEPTION WHEN OTHERS THEN
             RAISE LOG 'welfare_intelligence: run % (%) by % failed: % [not recorded in welfare.run: %]',
@@ -189,7 +200,8 @@ COMMENT ON FUNCTION welfare._log_run_failure(text) IS
 -- Differential privacy budget: a release (welfare.dp_release) is refused when the
 -- epsilon of all releases would exceed setting dp_epsilon_budget. Releases are
 -- serialised by an advisory lock so two cannot both take the last of the budget
--- (a READ COMMITTED insert sees the releases committed before it got the lock).
+-- (a READ COMMITTED insert sees the releases committed before it got the lock; a
+-- REPEATABLE READ or SERIALIZABLE one would sum with its older snapshot, so it is refused).
 -- Who and when are set here, not by the caller.
 CREATE OR REPLACE FUNCTION welfare._dp_release_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp
@@ -198,6 +210,14 @@ DECLARE
     budget double precision := welfare.setting_value('dp_epsilon_budget')::double precision;
     spent double precision;
 BEGIN
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'differentially private releases are recorded in READ COMMITTED transactions only, not %',
+            pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))
+          USING ERRCODE = 'object_not_in_prerequisite_state',
+                HINT = 'a transaction snapshot taken before the budget lock could miss releases '
+                       'committed meanwhile and overspend the epsilon budget; use the default '
+                       'isolation level';
+    END IF;
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('welfare.dp_release'));
     SELECT COALESCE(sum(r.epsilon), 0) INTO spent FROM welfare.dp_release r;
     IF spent + NEW.epsilon > budget + 1e-12 THEN
@@ -216,6 +236,44 @@ COMMENT ON FUNCTION welfare._dp_release_guard() IS
 DROP TRIGGER IF EXISTS dp_release_guard ON welfare.dp_release;
 CREATE TRIGGER dp_release_guard BEFORE INSERT ON welfare.dp_release
     FOR EACH ROW EXECUTE FUNCTION welfare._dp_release_guard();
+
+-- A release is recorded before its noise is drawn, in an autonomous transaction
+-- (dblink, as the caller: SET ROLE to welfare._caller(), so its privileges and
+-- released_by are the caller's), so a caller who reads the noisy counts and then
+-- rolls back has still spent the epsilon. The budget is checked there by the
+-- trigger above, against the committed releases and the committed budget setting.
+-- Where the connection cannot be made (a pg_hba.conf without local peer access for
+-- the server's OS user), nothing is released.
+CREATE OR REPLACE FUNCTION welfare._record_dp_release(description text, epsilon double precision,
+                                                      cells integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target record := welfare._autonomous_target('welfare_dp_release');
+    release bigint;
+    stmt text := pg_catalog.format(
+        'SET ROLE %I; INSERT INTO welfare.dp_release (description, epsilon, cells) '
+        'VALUES (%L, %L::double precision, %s) RETURNING release_id',
+        welfare._caller(), description, epsilon::text, cells);
+BEGIN
+    BEGIN
+        EXECUTE pg_catalog.format('SELECT r.id FROM %I.dblink($1, $2) AS r(id bigint)',
+                                  target.dblink_schema)
+           INTO release USING target.conninfo, stmt;
+    EXCEPTION WHEN sqlclient_unable_to_establish_sqlconnection THEN
+        RAISE EXCEPTION 'cannot record the release in its own transaction: %', SQLERRM
+          USING ERRCODE = 'sqlclient_unable_to_establish_sqlconnection',
+                HINT = 'a release recorded in the caller''s transaction could be rolled back '
+                       'after its output was read; allow local peer connections for the '
+                       'server''s OS user in pg_hba.conf (Debian''s default)';
+    END;
+    RETURN release;
+END
+$$;
+COMMENT ON FUNCTION welfare._record_dp_release(text, double precision, integer) IS
+    'records a differentially private release in an autonomous transaction, as the caller, '
+    'so a rollback cannot give its epsilon back (internal)';
 
 -- Role membership without CREATEROLE: validated, identifiers quoted, logged.
 CREATE OR REPLACE FUNCTION welfare._set_role_membership(grant_it boolean, role text, member text)

@@ -17,9 +17,10 @@
 --                 provider_member rows, and the welfare_bi views; runs analyses on
 --                 the published facilities only through welfare.run_published.
 --   welfare_bi_reader schema welfare_bi only.
--- Functions are SECURITY INVOKER except the tiny definers of 150-governance.sql
--- and welfare.run_published (152-provider-runs.sql), so EXECUTE never gives more
--- than the table privileges above, but for that one whitelisted entry point.
+-- Functions are SECURITY INVOKER except the tiny definers of 150-governance.sql,
+-- welfare._apply_srid (001-settings.sql: the admin's srid change alters tables it
+-- does not own) and welfare.run_published (152-provider-runs.sql), so EXECUTE never
+-- gives more than the table privileges above, but for that one whitelisted entry point.
 
 -- PUBLIC: nothing
 REVOKE ALL ON SCHEMA welfare, welfare_bi FROM PUBLIC;
@@ -42,7 +43,9 @@ REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON welfare.run, wel
     FROM welfare_admin, welfare_analyst, welfare_provider, welfare_bi_reader;
 REVOKE UPDATE ON SEQUENCE welfare.run_run_id_seq FROM welfare_admin;
 -- the analyst records its differentially private releases (append only: the epsilon
--- budget is spent, never given back, except by an admin)
+-- budget is spent, never given back, except by an admin), directly or through
+-- welfare.dp_zone_demand (207-dp-release.sql), which admin and analyst execute by the
+-- rules below and providers and BI readers do not (they cannot read raw demand)
 GRANT SELECT, INSERT ON welfare.dp_release TO welfare_analyst;
 
 -- analyst: reads everything, executes everything but the admin-only functions
@@ -51,7 +54,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA welfare TO welfare_analyst;
 REVOKE EXECUTE ON FUNCTION welfare.import_datasets(text[], regclass[], text),
     welfare._import_datasets(text[], regclass[], text), welfare.import_dataset(text, regclass, text),
     welfare.grant_role(text, text), welfare.revoke_role(text, text),
-    welfare._set_role_membership(boolean, text, text)
+    welfare._set_role_membership(boolean, text, text), welfare._apply_srid(text, integer)
     FROM welfare_analyst;
 
 -- the session's pending runs are written only by the SECURITY DEFINER log functions

@@ -67,6 +67,31 @@ def test_srid_override_applies_while_empty_and_its_removal_is_refused_with_data(
     denied(conn, "UPDATE welfare.setting SET value = '32632' WHERE name = 'srid'", state="55006")
 
 
+def test_the_admin_changes_the_srid_while_empty(conn):
+    """The admin does not own the geometry tables; the srid change still moves their
+    constraints (welfare._apply_srid), and is still refused once a geometry is stored.
+    The analyst cannot call the definer."""
+    srid = ("SELECT array_agg(DISTINCT srid) FROM geometry_columns "
+            "WHERE f_table_schema = 'welfare'")
+    as_role(conn, "welfare_admin")
+    conn.execute("UPDATE welfare.setting SET value = '3003' WHERE name = 'srid'")
+    assert conn.execute(srid).fetchone()[0] == [3003]
+    conn.execute("DELETE FROM welfare.setting_override WHERE name = 'srid'")
+    assert conn.execute(srid).fetchone()[0] == [32632]
+    conn.execute("RESET ROLE")
+    as_role(conn, "welfare_analyst")
+    denied(conn, "SELECT welfare._apply_srid('32632', 3003)")
+    conn.execute("RESET ROLE")
+    conn.execute("INSERT INTO welfare.source VALUES ('s', 'n', 'o', 'open data', 'p', 'l', false, "
+                 "'2026-01-01', 'r')")
+    conn.execute("INSERT INTO welfare.zone VALUES ('z', '015146', 'city', 'c', NULL, 's', "
+                 "ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 32632)))")
+    as_role(conn, "welfare_admin")
+    err = denied(conn, "UPDATE welfare.setting SET value = '3003' WHERE name = 'srid'",
+                 state="55006")
+    assert "already stored" in str(err)
+
+
 def test_only_the_admin_changes_settings(conn):
     for role in ("welfare_analyst", "welfare_provider", "welfare_bi_reader"):
         as_role(conn, role)
@@ -82,6 +107,13 @@ def test_override_is_registered_for_pg_dump(conn):
         "WHERE extname = 'welfare_intelligence'")}
     assert {"welfare.setting_override", "welfare.dp_release"} <= dumped
     assert "welfare.setting" not in dumped
+    # the restore-order anchor (091-restore-settings-first.sql): dumped, sorts first, never
+    # holds a row, so the foreign key that orders pg_restore cannot block anything
+    assert "welfare._restore_settings_first" in dumped
+    assert min(t.split(".")[1] for t in dumped if t.startswith("welfare.")) == "_restore_settings_first"
+    conn.execute("INSERT INTO welfare.setting_override (name, value) VALUES ('round_to', '10')")
+    denied(conn, "INSERT INTO welfare._restore_settings_first VALUES ('round_to')", state="23514")
+    conn.execute("DELETE FROM welfare.setting_override WHERE name = 'round_to'")
 
 
 # --- failed runs --------------------------------------------------------------------

@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql
 
 from fixtures import tiny_city as tc
-from sql.wi_sql import admin_conn, import_all
+from sql.wi_sql import admin_conn, fresh_database, import_all, table_contents
 
 HERE = Path(__file__).resolve().parent
 ROLES = ["public", "welfare_admin", "welfare_analyst", "welfare_provider", "welfare_bi_reader"]
@@ -301,7 +301,9 @@ def test_definer_functions_are_the_only_ones_and_pinned(db):
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
          WHERE n.nspname IN ('welfare', 'welfare_bi')""").fetchall()
     definers = sorted(r[0] for r in rows if r[1])
-    assert definers == ["welfare._log_run_failure(text)",
+    assert definers == ["welfare._apply_srid(text,integer)",
+                        "welfare._log_run_failure(text)",
+                        "welfare._record_dp_release(text,double precision,integer)",
                         "welfare._set_role_membership(boolean,text,text)",
                         "welfare.log_run_finish(bigint,text,text)",
                         "welfare.log_run_start(text,jsonb)",
@@ -402,3 +404,78 @@ def test_dump_and_restore_gives_the_same_bi_results(city, tmp_path):
             a.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dst)))
         with psycopg.connect(f"dbname={src}") as c:
             c.execute("DELETE FROM welfare.setting_override WHERE name = 'dominance_k'")
+
+
+# --- a database whose srid is not the default (sql/incremental/091-restore-settings-first.sql)
+
+SRID = 3003  # Monte Mario / Italy zone 1; the default is 32632
+GEOMETRY_TABLES = {"zone": "zone_id", "facility": "facility_id", "candidate_site": "site_id"}
+BI_QUERY = ("SELECT zone_id, target_id, demand, incidence_per_100, coverage_per_100, gap "
+            "FROM welfare_bi.zone_indicators ORDER BY zone_id, target_id")
+
+
+def geometries(conn):
+    return {t: conn.execute(sql.SQL("SELECT {}, public.ST_AsBinary(geom), public.ST_SRID(geom) "
+                                    "FROM welfare.{} ORDER BY 1").format(
+                                        sql.Identifier(key), sql.Identifier(t))).fetchall()
+            for t, key in GEOMETRY_TABLES.items()}
+
+
+@pytest.fixture(scope="module")
+def srid_dump(tmp_path_factory):
+    """A database set to SRID 3003 before loading the tiny city, its dump and its contents."""
+    import subprocess
+    with fresh_database() as src, psycopg.connect(f"dbname={src}") as c:
+        # as the extension's owner: the change ALTERs the tables' SRID constraints
+        c.execute("UPDATE welfare.setting SET value = %s WHERE name = 'srid'", [str(SRID)])
+        # staged in EPSG:32632; the importer reprojects to the working SRID
+        assert import_all(c, tc.tables()) == []
+        c.execute("SELECT welfare.run_zone_indicators('neighbourhood', 2023)")
+        c.commit()
+        # the rows really are the tiny city in 3003: N1 = [0, 2000]² off (X0, Y0) in 32632
+        srid, x, y = c.execute(
+            "SELECT ST_SRID(geom), ST_X(ST_Centroid(ST_Transform(geom, 32632))), "
+            "ST_Y(ST_Centroid(ST_Transform(geom, 32632))) FROM welfare.zone "
+            "WHERE zone_id = '015146-N1'").fetchone()
+        assert srid == SRID
+        assert x == pytest.approx(tc.X0 + 1000, abs=0.01) and y == pytest.approx(tc.Y0 + 1000, abs=0.01)
+        dump = tmp_path_factory.mktemp("srid") / "wi.dump"
+        subprocess.run(["pg_dump", "-Fc", "-f", str(dump), src], check=True)
+        yield dict(dump=dump, geometries=geometries(c), contents=table_contents(c),
+                   bi=c.execute(BI_QUERY).fetchall())
+
+
+@pytest.mark.parametrize("options", [[], ["--single-transaction"]], ids=["plain", "single"])
+def test_a_non_default_srid_restores_with_its_rows(srid_dump, options):
+    import subprocess
+    dst = f"wi_test_restore_{secrets.token_hex(3)}"
+    with admin_conn() as a:
+        a.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dst)))
+    try:
+        out = subprocess.run(["pg_restore", "--exit-on-error", *options, "-d", dst,
+                              str(srid_dump["dump"])], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        with psycopg.connect(f"dbname={dst}") as c:
+            assert c.execute("SELECT welfare.working_srid()").fetchone() == (SRID,)
+            assert c.execute("SELECT f_table_name, srid FROM geometry_columns "
+                             "WHERE f_table_schema = 'welfare' ORDER BY 1").fetchall() == \
+                sorted((t, SRID) for t in GEOMETRY_TABLES)
+            got = geometries(c)
+            assert got == srid_dump["geometries"]
+            assert {r[2] for rows in got.values() for r in rows} == {SRID}
+            assert len(got["zone"]) == 7
+            assert table_contents(c) == srid_dump["contents"]
+            assert c.execute(BI_QUERY).fetchall() == srid_dump["bi"] != []
+            # the guarantees hold on the restored database
+            err = denied(c, "INSERT INTO welfare.zone VALUES ('z9', '015146', 'city', 'c', NULL, "
+                            "'test', ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 32632)))", state="22023")
+            assert "z9" in str(err) and "32632" in str(err) and str(SRID) in str(err)
+            err = denied(c, "UPDATE welfare.setting SET value = '32632' WHERE name = 'srid'",
+                         state="55006")
+            assert "already stored" in str(err)
+            # a new analysis runs on the restored rows and gives the same figures
+            c.execute("SELECT welfare.run_zone_indicators('neighbourhood', 2023)")
+            assert c.execute(BI_QUERY).fetchall() == srid_dump["bi"]
+    finally:
+        with admin_conn() as a:
+            a.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dst)))

@@ -77,12 +77,13 @@ def test_roles_and_privileges(conn):
                             "'welfare.validate_data()', 'EXECUTE')").fetchone()[0]
 
 
-# The run log's writers (and the providers' entry point welfare.run_published)
-# are the only SECURITY DEFINER functions: no role may
+# The run log's writers (and the providers' entry point welfare.run_published,
+# the admin's srid change and the autonomous DP release record) are the only SECURITY DEFINER functions: no role may
 # write welfare.run directly (test_privileges.py checks them in detail).
 DEFINERS = {"welfare.log_run_start(text,jsonb)", "welfare.log_run_finish(bigint,text,text)",
             "welfare._set_role_membership(boolean,text,text)", "welfare._log_run_failure(text)",
-            "welfare.run_published(text,jsonb)"}
+            "welfare.run_published(text,jsonb)", "welfare._apply_srid(text,integer)",
+            "welfare._record_dp_release(text,double precision,integer)"}
 
 
 def test_functions_are_invoker_with_pinned_search_path(conn):
