@@ -225,6 +225,26 @@ def print_vulnerability(conn, indicator_run: int) -> None:
         print(f"  high-high: {zone}")
 
 
+def print_dp_release(conn) -> None:
+    """A differentially private release beside the published (suppressed, rounded) figures."""
+    epsilon = 0.5
+    step(f"Differentially private release: residents 80+ per district (epsilon {epsilon})")
+    noisy = dict(conn.execute(
+        "SELECT zone_id, noisy_demand FROM welfare.dp_zone_demand('district', %s, 'pop_80plus', "
+        "%s, 'demo: residents 80+ per district')", [PERIOD, epsilon]).fetchall())
+    conn.commit()
+    print(f"  {'district':24s} {'published':>10s} {'DP (noise 1/eps)':>17s}")
+    for zone_id, zone, published in conn.execute(
+            "SELECT zone_id, zone_name, demand FROM welfare_bi.zone_indicators "
+            "WHERE zone_level = 'district' AND target_id = 'pop_80plus' AND period = %s "
+            "ORDER BY zone_id", [PERIOD]):
+        print(f"  {zone[:24]:24s} {fmt(published):>10s} {noisy[zone_id]:>17,d}")
+    spent, budget = conn.execute(
+        "SELECT sum(epsilon), welfare.setting_value('dp_epsilon_budget')::float "
+        "FROM welfare.dp_release").fetchone()
+    print(f"  epsilon spent {spent:g} of the budget {budget:g} (welfare.dp_release)")
+
+
 def print_scenario(conn) -> None:
     """Close the smallest elderly day centre, open two at candidate sites: who gains, who loses."""
     step("Scenario: close one elderly day centre, open two new ones (60 places each)")
@@ -462,6 +482,7 @@ def main(argv=None) -> int:
         print_accessibility(conn)
         print_forecast(conn)
         print_vulnerability(conn, runs["neighbourhood"])
+        print_dp_release(conn)
         print_scenario(conn)
         opt_runs = print_optimisation(conn)
     step("Outputs")
