@@ -95,3 +95,16 @@ def test_demo_optimisation_prints_before_after_and_maps_the_sites(demo, qgis_app
     assert sites.featureCount() == 5
     image = QgsRasterLayer(str(out / "optimisation_sites.png"), "sites")
     assert image.isValid() and image.width() > 1000
+
+
+def test_demo_dp_release_is_near_the_published_counts_and_spends_its_epsilon(demo):
+    """Discrete Laplace noise of scale 1/0.5 = 2: P(|noise| > 40) = e^-20 per district; the
+    published count is the raw one rounded to 5 (within 2.5)."""
+    done, _ = demo
+    part = done.stdout.split("Differentially private release")[1].split("\n== ")[0]
+    rows = [line.split() for line in part.splitlines() if line.strip().startswith("Municipio")]
+    assert len(rows) == 9
+    for row in rows:
+        published, noisy = (int(v.replace(",", "")) for v in row[-2:])
+        assert noisy >= 0 and abs(noisy - published) <= 2.5 + 40, row
+    assert "epsilon spent 0.5 of the budget 1 " in part
