@@ -445,6 +445,17 @@ def merge_small_zones(zone_ids, parent_ids, population, rules: Rules = DEFAULT) 
 MAX_DP_EPSILON = 100.0  # beyond this the noise is ~0: no protection worth the name
 
 
+def check_epsilon(epsilon) -> float:
+    """``epsilon`` as a float when it is a number in (0, MAX_DP_EPSILON], else an InputError
+    (what every differentially private release, and its record, accepts)."""
+    eps = float(epsilon) if isinstance(epsilon, (int, float, np.integer, np.floating)) and \
+        not isinstance(epsilon, (bool, np.bool_)) else np.nan
+    if not 0 < eps <= MAX_DP_EPSILON:
+        raise InputError(f"epsilon = {epsilon!r} must be a number in (0, {MAX_DP_EPSILON:g}]",
+                         hint="e.g. 0.5; smaller is more private and noisier")
+    return eps
+
+
 def dp_counts(counts, epsilon: float, *, sensitivity: int = 1, clamp_zero: bool = True) -> np.ndarray:
     """Counts with discrete Laplace noise (OpenDP ``make_laplace`` over integers).
 
@@ -454,7 +465,8 @@ def dp_counts(counts, epsilon: float, *, sensitivity: int = 1, clamp_zero: bool 
     The noise comes from OpenDP's cryptographically secure generator: there is no
     seed, by design. ``clamp_zero`` floors the results at 0 (post-processing: no
     privacy cost). Track the epsilon spent per release (table welfare.dp_release
-    in the database, whose budget is setting dp_epsilon_budget).
+    in the database, whose budget is setting dp_epsilon_budget; a CSV ledger for
+    files, :func:`welfare_core.dp_ledger.record_release`).
 
     Needs the ``opendp`` package; without it, an error says so.
     """
@@ -463,12 +475,9 @@ def dp_counts(counts, epsilon: float, *, sensitivity: int = 1, clamp_zero: bool 
     except ImportError:
         raise InputError("differential privacy needs the opendp package, which is not installed "
                          "for this Python", hint="pip install opendp==0.16.0 (e.g. in the venv "
-                         "of the Python door); for the SQL door, make install puts it beside "
-                         "the installed core") from None
-    eps = float(epsilon) if isinstance(epsilon, (int, float, np.integer, np.floating)) else np.nan
-    if not 0 < eps <= MAX_DP_EPSILON:
-        raise InputError(f"epsilon = {epsilon!r} must be a number in (0, {MAX_DP_EPSILON:g}]",
-                         hint="e.g. 0.5; smaller is more private and noisier")
+                         "of the Python door); for the SQL door and QGIS, make install puts it "
+                         "beside the installed core") from None
+    eps = check_epsilon(epsilon)
     if isinstance(sensitivity, bool) or not isinstance(sensitivity, (int, np.integer)) or sensitivity < 1:
         raise InputError(f"sensitivity = {sensitivity!r} must be a whole number >= 1")
     c = np.asarray(counts, dtype=float)

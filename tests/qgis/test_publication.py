@@ -127,12 +127,16 @@ SECTION = {"en": ("<h3>Publication</h3>", {"published": ["Safe to publish", "1â€
                                            "values": ["safe to publish", "NOT safe"],
                                            "raw": ["NOT safe to publish", "privacy_safe_export"],
                                            "no_counts": ["no counts"],
-                                           "input": ["As safe as INDICATORS", "not_safe"]}),
+                                           "input": ["As safe as INDICATORS", "not_safe"],
+                                           "dp": ["Safe to publish", "Îµ-differential privacy",
+                                                  "release ledger"]}),
            "it": ("<h3>Pubblicazione</h3>", {"published": ["Pubblicabile", "da 1 a 7"],
                                              "values": ["pubblicabili", "NON sono"],
                                              "raw": ["NON pubblicabile", "privacy_safe_export"],
                                              "no_counts": ["non contengono conteggi"],
-                                             "input": ["Pubblicabile quanto INDICATORS"]})}
+                                             "input": ["Pubblicabile quanto INDICATORS"],
+                                             "dp": ["Pubblicabile", "privacy differenziale",
+                                                    "registro dei rilasci"]})}
 
 
 def _help_says(lang):

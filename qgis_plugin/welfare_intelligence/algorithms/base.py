@@ -43,7 +43,8 @@ published (issue #9): ``PUBLISHED`` (privacy rules always applied), ``RAW``
 (raw counts), ``NO_COUNTS`` (no counts of people), ``VALUES_SWITCH`` (its
 VALUES parameter: published by default, raw on request) or ``FROM_INPUT``
 (derived from ``PUBLICATION_INPUT``: as safe as that layer, known only when a
-welfare algorithm marked it).  The base class adds the string output
+welfare algorithm marked it) or ``DIFFERENTIALLY_PRIVATE`` (noisy counts whose
+epsilon was recorded; the algorithm overrides ``publication()``).  The base class adds the string output
 PUBLICATION (``safe`` / ``not_safe`` / ``no_counts``), writes one line to the
 log, marks the output layers it can reach (custom property
 ``welfare/publication``) and adds a section to the help.  An algorithm whose
@@ -111,7 +112,9 @@ _SINK_TYPES = {"MultiPolygon": (QgsProcessing.TypeVectorPolygon, QgsWkbTypes.Mul
 PUBLISHED, RAW, NO_COUNTS = "published", "raw", "no_counts"
 VALUES_SWITCH = "values"  # the VALUES parameter (model_inputs.VALUES) decides
 FROM_INPUT = "input"      # as safe as the layer PUBLICATION_INPUT
-PUBLICATION_KINDS = (PUBLISHED, RAW, NO_COUNTS, VALUES_SWITCH, FROM_INPUT)
+DIFFERENTIALLY_PRIVATE = "dp"  # noisy counts, epsilon recorded (overrides publication())
+PUBLICATION_KINDS = (PUBLISHED, RAW, NO_COUNTS, VALUES_SWITCH, FROM_INPUT,
+                     DIFFERENTIALLY_PRIVATE)
 # ... and what a run reports: the string output PUBLICATION (stable codes, used in models)
 PUBLICATION = "PUBLICATION"
 SAFE, NOT_SAFE = "safe", "not_safe"

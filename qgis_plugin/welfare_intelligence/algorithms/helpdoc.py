@@ -205,6 +205,17 @@ _SECTIONS = {
               "pubblicati (questi layer hanno il contrassegno `welfare/publication`), "
               "`not_safe` altrimenti (valori grezzi, o un file di origine ignota): in tal caso "
               "passare i risultati per welfare:privacy_safe_export prima di condividerli."},
+    "dp": {
+        "en": "Safe to publish: every count field gets discrete Laplace noise "
+              "(ε-differential privacy), and the ε spent is recorded in the release ledger "
+              "before the noise is drawn, within its budget; PUBLICATION = `safe`, and the "
+              "log says the ε spent and how much of the budget is left. With "
+              "KEEP_OTHER_NUMBERS copying numeric fields it is `not_safe`.",
+        "it": "Pubblicabile: ogni campo di conteggio riceve rumore di Laplace discreto "
+              "(privacy differenziale ε), e l'ε speso è registrato nel registro dei rilasci "
+              "prima che il rumore sia estratto, entro il suo budget; PUBLICATION vale "
+              "`safe`, e il log indica l'ε speso e quanto resta del budget. Con "
+              "KEEP_OTHER_NUMBERS che copia campi numerici vale `not_safe`."},
 }
 
 
