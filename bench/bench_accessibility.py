@@ -9,12 +9,12 @@ Data: n demand points and m facilities uniform in a 15 km square (seed
 fixed), demand 1–500 persons, supply 1–40 places; cutoff in metres.
 
 Timed regions (wall clock, best of --repeats):
-  ours  full  coordinate arrays -> euclidean(...) KD-tree CostMatrix -> two_step_fca / three_step_fca
+  ours  full  coordinate arrays -> euclidean(...) CostMatrix (tiled range join) -> two_step_fca / three_step_fca
   ours  fca   a ready CostMatrix -> two_step_fca / three_step_fca
   theirs full GeoDataFrames -> Access(...) -> create_euclidean_distance(threshold=cutoff)
               (their cost build: a cross join of all n × m points) -> two_stage_fca / three_stage_fca
   theirs fca  a ready long cost DataFrame of the pairs within the cutoff -> Access(...) -> FCA
-  kd query    scipy's cKDTree.sparse_distance_matrix alone (ours' floor), result dropped as in ours full
+  kd query    scipy's cKDTree.sparse_distance_matrix alone (ours' range query up to 0.1.2), result dropped
 Data generation, imports and process start-up are outside every timed region.
 3SFCA uses the same step weights on both sides, {c/3: .962, 2c/3: .704, c: .377}.
 Results are compared (max relative difference) so the timings are of the same numbers.
@@ -85,7 +85,8 @@ def time_ours(n, m, cutoff, method, repeats):
 
     def range_query_only():
         # scipy's KD-tree range query alone, unsorted pairs, no FCA: the least any
-        # end-to-end implementation on scipy's range query can take. Like full(), it
+        # end-to-end implementation on scipy's range query can take (ours used it up to
+        # 0.1.2; euclidean is now a tiled range join). Like full(), it
         # returns something small and frees the pairs: a 10^5-10^6-pair result kept
         # alive between calls pins the heap, so glibc never trims it and the next query
         # skips ~40 MB of first-touch page faults that full() pays.

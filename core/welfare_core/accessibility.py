@@ -30,7 +30,7 @@ G_ij = 0 when all of origin i's weights are 0. The ratios conserve supply:
 
 Implementation: the weights of the reachable pairs of a
 :class:`~welfare_core.costs.CostMatrix`, in whatever order the pairs are
-stored (a KD-tree's order: no sort), then two sparse COO products (one
+stored (the range join's order: no sort), then two sparse COO products (one
 scatter-sum over the pairs by facility, then one by origin; no CSR build);
 no Python loop over pairs. The 3SFCA selection weights factor as
 G_ij W_ij = W_ij² / Σ_l W_il, so the per-origin denominator scales the

@@ -16,7 +16,7 @@ so the SQL and QGIS doors give the same numbers.
 :func:`as_cost` is the single normaliser every core function uses to accept
 either shape.
 
-Builders: :func:`euclidean` (KD-tree range query up to the cutoff),
+Builders: :func:`euclidean` (a tiled range join up to the cutoff),
 :func:`from_od_table` (the user's own long OD table), :func:`network`
 (shortest paths on a street edge list, scipy's Dijkstra from each distinct
 origin node, stopped at the cutoff) and :func:`network_from_node_costs` (the
@@ -64,8 +64,8 @@ class CostMatrix:
     duplicates; costs are finite and >= 0 (zero is a valid cost). Absent
     pairs are unreachable. The arrays are read-only.
 
-    Internally the pairs may be held in any order (e.g. straight from a KD-tree
-    range query): sorting 10^5-10^6 pairs costs more than a 2SFCA on them, and
+    Internally the pairs may be held in any order (e.g. straight from the tiled
+    range join of :func:`euclidean`): sorting 10^5-10^6 pairs costs more than a 2SFCA on them, and
     order-free consumers (the floating catchment sums, ``within``,
     ``to_dense``) never need it. ``row`` / ``col`` / ``cost`` sort them on
     first access (once; the sorted arrays replace the stored ones).
@@ -289,15 +289,15 @@ def euclidean(origins, destinations, max_cost: float) -> CostMatrix:
     """Planar distances ``c_ij = ||o_i - d_j||`` for the pairs with ``c_ij <= max_cost``.
 
     origins (n, 2), destinations (m, 2): projected coordinates in metres.
-    Uses KD-tree range queries (scipy ``cKDTree.sparse_distance_matrix``), so
-    memory and time grow with the number of pairs within the cutoff, not with
-    n × m. Distances are ``sqrt(dx² + dy²)`` as the tree computes them; the
-    cutoff test ``<= max_cost`` is applied to exactly those numbers.
+    A tiled range join: origins are grouped into square tiles, each tile's
+    candidate destinations (those in its bounding box widened by the cutoff)
+    are a few slices of the destinations sorted by (column, y), and the
+    distances of a tile's origins to its candidates are one dense block
+    (scipy ``cdist``). Memory and time grow with the number of pairs near the
+    cutoff, not with n × m. Distances are ``sqrt(dx² + dy²)``; the cutoff
+    test ``<= max_cost`` is applied exactly to those numbers (ties at the
+    cutoff are kept).
     """
-    # imported here: scipy.spatial adds ~60 ms to every new database session,
-    # and sessions that read network costs from a table never need it
-    from scipy.spatial import cKDTree
-
     o = _points(origins, "origins")
     d = _points(destinations, "destinations")
     max_cost = check_max_cost(max_cost)
@@ -306,21 +306,167 @@ def euclidean(origins, destinations, max_cost: float) -> CostMatrix:
         return CostMatrix(shape, [], [], [])
     if math.isinf(max_cost):
         return CostMatrix.from_dense(_pairwise(o, d))
-    # Query a hair wider than max_cost, then apply the exact inclusive test to
-    # the tree's own distances: the tree's pruning may round at the boundary.
+    row, col, cost = _tile_pairs(o, d, max_cost)
+    # the pairs are unique and in range by construction: skip CostMatrix's re-validation,
+    # and leave them in tile order (sorted only if someone reads row / col / cost)
+    return CostMatrix._trusted(shape, row, col, cost, is_sorted=False)
+
+
+# Tiled range join (euclidean). Rough costs on this kind of machine, used only to pick the
+# tile side: one tile's Python and numpy calls, and one candidate distance (cdist, test,
+# extraction of the kept ones). Any tile side gives the same pairs.
+_TILE_SECONDS = 40e-6
+_CANDIDATE_SECONDS = 3.5e-9
+_BLOCK = 1 << 18  # distances per cdist block (2 MB of float64)
+
+
+def _tile_pairs(o: np.ndarray, d: np.ndarray, max_cost: float):
+    """(row, col, cost) of the pairs with ``sqrt(dx² + dy²) <= max_cost``, unsorted."""
+    # imported here: scipy.spatial adds ~60 ms to every new database session,
+    # and sessions that read network costs from a table never need it
+    from scipy.spatial.distance import cdist
+
+    n, m = len(o), len(d)
+    index = np.int32 if max(n, m) < 2**31 else np.int64
+    # geometric reach: a hair wider than the cutoff, so rounding in the candidate
+    # search can only add candidates; the exact test below decides
+    reach = max_cost * (1 + 1e-6)
+    low = np.minimum(o.min(axis=0), d.min(axis=0))
+    high = np.maximum(o.max(axis=0), d.max(axis=0))
+    span = float(np.max(high - low))
+    if not math.isfinite(4 * (float(np.max(np.maximum(-low, high))) + reach)):
+        return _kd_pairs(o, d, max_cost, index)  # coordinates near the float range
+    # tile side: at least span / 2^20, so tile and column numbers stay exact integers
+    side = _tile_side(o, d, reach, max(reach, span / 2.0**20))
+    x0, y0 = float(o[:, 0].min()), float(o[:, 1].min())
+    # origins grouped by tile
+    tx = np.floor((o[:, 0] - x0) / side)
+    ty = np.floor((o[:, 1] - y0) / side)
+    code = (tx * (ty.max() + 1) + ty).astype(np.int64)
+    o_order = np.argsort(code, kind="stable")
+    code = code[o_order]
+    o_sorted = o[o_order]
+    start = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
+    stop = np.append(start[1:], n)
+    xlo = np.minimum.reduceat(o_sorted[:, 0], start)
+    xhi = np.maximum.reduceat(o_sorted[:, 0], start)
+    ylo = np.minimum.reduceat(o_sorted[:, 1], start)
+    yhi = np.maximum.reduceat(o_sorted[:, 1], start)
+    # destinations in columns of width reach / 2 (at least side / 8: at most ~16 columns
+    # per tile), sorted by (column, y) (complex numbers sort lexicographically), with
+    # the x extent of each column's points
+    width = max(reach / 2, side / 8) or side  # > 0 even for a subnormal cutoff
+    key = np.floor((d[:, 0] - x0) / width) + 1j * d[:, 1]
+    d_order = np.argsort(key, kind="stable")
+    key = key[d_order]
+    d_sorted = np.ascontiguousarray(d[d_order])
+    first = np.flatnonzero(np.concatenate(([True], key.real[1:] != key.real[:-1])))
+    col_id = key.real[first]
+    col_xlo = np.minimum.reduceat(d_sorted[:, 0], first)
+    col_xhi = np.maximum.reduceat(d_sorted[:, 0], first)
+    # a tile's candidates: in each column within reach of its x extent, the points within
+    # reach of its y extent widened by sqrt(reach² - gap²) (gap: x distance to the column)
+    c_lo = np.floor((xlo - reach - x0) / width) - 1
+    c_hi = np.floor((xhi + reach - x0) / width) + 1
+    columns = c_lo[:, None] + np.arange(int((c_hi - c_lo).max()) + 1)
+    at = np.minimum(np.searchsorted(col_id, columns), len(col_id) - 1)
+    gap = np.maximum(np.maximum(col_xlo[at] - xhi[:, None], xlo[:, None] - col_xhi[at]), 0.0)
+    near = (col_id[at] == columns) & (columns <= c_hi[:, None]) & (gap <= reach)
+    half = np.sqrt(np.maximum(reach - gap, 0.0)) * np.sqrt(reach + gap)  # no overflow
+    lo = np.searchsorted(key, columns + 1j * (ylo[:, None] - half), "left")
+    hi = np.searchsorted(key, columns + 1j * (yhi[:, None] + half), "right")
+    hi = np.where(near, hi, lo)
+    upper = int(((hi - lo).sum(axis=1) * (stop - start)).sum())
+    limit = _max_square(max_cost)   # d2 <= limit  <=>  sqrt(d2) <= max_cost
+    o_order = o_order.astype(index)
+    d_order = d_order.astype(index)
+    # output grown by doubling with ndarray.resize (realloc: no copy of large blocks)
+    cap = min(upper, 1 << 20)
+    row, col, cost = np.empty(cap, index), np.empty(cap, index), np.empty(cap)
+    filled = 0
+    for t, (t_lo, t_hi) in enumerate(zip(lo.tolist(), hi.tolist())):
+        slices = [(a, b) for a, b in zip(t_lo, t_hi) if b > a]
+        if not slices:
+            continue
+        cand = np.concatenate([d_sorted[a:b] for a, b in slices])
+        cand_idx = np.concatenate([d_order[a:b] for a, b in slices])
+        nb = len(cand)
+        s, e = int(start[t]), int(stop[t])
+        step = max(1, _BLOCK // nb)
+        for a in range(s, e, step):
+            b = min(e, a + step)
+            d2 = cdist(o_sorted[a:b], cand, "sqeuclidean").ravel()
+            k = np.flatnonzero(d2 <= limit)
+            if not len(k):
+                continue
+            if len(d2) < 2**31:
+                k = k.astype(np.int32)  # int32 division is ~3x faster
+            i = k // nb
+            j = k - i * nb
+            new = filled + len(k)
+            if new > cap:
+                cap = min(upper, max(2 * cap, new))
+                for arr in (row, col, cost):
+                    arr.resize(cap, refcheck=False)  # no views of them exist
+            np.take(o_order[a:b], i, out=row[filled:new], mode="clip")
+            np.take(cand_idx, j, out=col[filled:new], mode="clip")
+            np.sqrt(np.take(d2, k, out=cost[filled:new], mode="clip"), out=cost[filled:new])
+            filled = new
+    for arr in (row, col, cost):
+        arr.resize(filled, refcheck=False)
+    return row, col, cost
+
+
+def _tile_side(o: np.ndarray, d: np.ndarray, reach: float, smallest: float) -> float:
+    """Tile side >= smallest with the least estimated time (points taken as uniform in
+    their boxes)."""
+    n, m = len(o), len(d)
+    wo = [float(w) for w in np.ptp(o, axis=0)]
+    wd = [float(w) for w in np.ptp(d, axis=0)]
+    best, best_side, side = np.inf, smallest, smallest
+    for _ in range(80):
+        tiles = min(n, math.ceil(wo[0] / side + 1e-9) * math.ceil(wo[1] / side + 1e-9))
+        box = side + 2 * reach
+        a, b = side / box, reach / box  # the tile widened by a disc, share of its box
+        disc = a * a + 4 * a * b + math.pi * b * b
+        share = disc
+        for w in wd:
+            share *= 1.0 if box >= w else box / w
+        seconds = _TILE_SECONDS * tiles + _CANDIDATE_SECONDS * n * m * share
+        if seconds < best:
+            best, best_side = seconds, side
+        if tiles <= 1:
+            break
+        side *= math.sqrt(2)
+    return best_side
+
+
+def _max_square(max_cost: float) -> np.float64:
+    """The largest double ``s`` with ``sqrt(s) <= max_cost`` (sqrt is monotone)."""
+    largest = np.finfo(np.float64).max
+    if max_cost >= np.sqrt(largest):
+        return largest  # every finite square
+    limit = np.float64(max_cost) * np.float64(max_cost)
+    while np.sqrt(np.nextafter(limit, np.inf)) <= max_cost:
+        limit = np.nextafter(limit, np.inf)
+    while np.sqrt(limit) > max_cost:
+        limit = np.nextafter(limit, -np.inf)
+    return limit
+
+
+def _kd_pairs(o: np.ndarray, d: np.ndarray, max_cost: float, index):
+    """KD-tree range query: for coordinates too far apart for the tiles' arithmetic."""
+    from scipy.spatial import cKDTree
+
+    # a hair wider than max_cost, then the exact inclusive test on the tree's distances
     radius = max_cost * (1 + 1e-9) + 1e-9
     pairs = cKDTree(d).sparse_distance_matrix(cKDTree(o), radius, output_type="ndarray")
-    # out of the tree's (i, j, v) records into compact arrays (int32 indices when they
-    # fit), so the 24-byte records are freed before any analysis allocates
-    index = np.int32 if max(shape) < 2**31 else np.int64
     col, row, cost = pairs["i"].astype(index), pairs["j"].astype(index), pairs["v"].copy()
     del pairs
     if len(cost) and cost.max() > max_cost:
         keep = cost <= max_cost
         row, col, cost = row[keep], col[keep], cost[keep]
-    # the tree's pairs are unique and in range: skip CostMatrix's re-validation, and
-    # leave them in the tree's order (sorted only if someone reads row / col / cost)
-    return CostMatrix._trusted(shape, row, col, cost, is_sorted=False)
+    return row, col, cost
 
 
 def from_od_table(df, origin_ids, destination_ids, *, origin_col: str = "origin_id",

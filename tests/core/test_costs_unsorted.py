@@ -1,6 +1,6 @@
-"""CostMatrix pairs held in any order (a KD-tree's): the public view is still sorted.
+"""CostMatrix pairs held in any order (a range join's): the public view is still sorted.
 
-`costs.euclidean` keeps the KD-tree's pairs unsorted; ``row`` / ``col`` /
+`costs.euclidean` keeps its tiled range join's pairs unsorted; ``row`` / ``col`` /
 ``cost`` sort them on first read. Every view must agree with a CostMatrix
 built from the same pairs sorted, which we build here independently (the
 brute-force distance matrix, ``np.nonzero`` in row-major order).
@@ -46,7 +46,7 @@ def test_euclidean_exposes_sorted_pairs_equal_to_brute_force(points):
     row, col, cost = sorted_reference(o, d, 700)
     cm = costs.euclidean(o, d, 700)
     assert cm.nnz == len(row) > 1000
-    assert not cm._sorted                             # the tree's order, not sorted yet
+    assert not cm._sorted                             # the join's order, not sorted yet
     np.testing.assert_array_equal(cm.row, row)
     np.testing.assert_array_equal(cm.col, col)
     np.testing.assert_allclose(cm.cost, cost, rtol=1e-12, atol=1e-9)
@@ -148,6 +148,103 @@ def test_cutoff_ties_are_inclusive_on_the_unsorted_path():
     dense = cm.to_dense()
     assert dense[0, 0] == 5 and dense[1, 1] == 5 and dense[2, 2] == 5
     assert np.isinf(dense[2, 3]) and cm.nnz == 3
-    # the tree is queried a hair wider than the cutoff; the exact test drops what is beyond
+    # candidates are searched a hair wider than the cutoff; the exact test drops the rest
     near = costs.euclidean([[0.0, 0.0]], [[5 + 1e-10, 0.0], [5.0, 0.0], [0.0, 0.0]], 5)
     assert near.to_dense().tolist() == [[INF, 5.0, 0.0]] and near.nnz == 2
+
+
+# --- euclidean's tiled range join against a dense brute force ---------------------------
+
+def assert_matches_brute_force(o, d, cutoff):
+    """Same pairs as ``brute_force <= cutoff`` (ties included), same costs, no duplicates."""
+    o, d = np.asarray(o, dtype=float).reshape(-1, 2), np.asarray(d, dtype=float).reshape(-1, 2)
+    cm = costs.euclidean(o, d, cutoff)
+    assert cm.shape == (len(o), len(d))
+    if not (len(o) and len(d)):
+        assert cm.nnz == 0
+        return cm
+    row, col, cost = sorted_reference(o, d, cutoff)
+    assert cm.nnz == len(row)                        # no pair twice, none missing
+    np.testing.assert_array_equal(cm.row, row)
+    np.testing.assert_array_equal(cm.col, col)
+    np.testing.assert_allclose(cm.cost, cost, rtol=1e-12, atol=0)
+    assert (cm.cost <= cutoff).all()
+    return cm
+
+
+@pytest.mark.parametrize("n, m, side, cutoff, seed", [
+    (300, 200, 10_000.0, 1_000.0, 1),
+    (500, 80, 10_000.0, 3_000.0, 2),
+    (80, 500, 10_000.0, 250.0, 3),                   # small cutoff: many tiles
+    (200, 200, 10_000.0, 50_000.0, 4),               # cutoff beyond the extent: all pairs
+    (400, 300, 1e7, 20_000.0, 5),                    # widely spread points, tiny cutoff
+    (300, 300, 1.0, 0.05, 6),                        # a 1 m square
+])
+def test_euclidean_equals_brute_force_on_random_points(n, m, side, cutoff, seed):
+    rng = np.random.default_rng(seed)
+    o, d = rng.uniform(0, side, (n, 2)), rng.uniform(0, side, (m, 2))
+    assert_matches_brute_force(o, d, cutoff)
+    # the same points far from the origin of the coordinates (UTM-like northings)
+    assert_matches_brute_force(o + [500_000.0, 5_000_000.0], d + [500_000.0, 5_000_000.0],
+                               cutoff)
+
+
+@pytest.mark.parametrize("cutoff", [5.0, 10.0, 13.0, 1.0])
+def test_euclidean_keeps_every_tie_on_an_integer_grid(cutoff):
+    # integer coordinates: 3-4-5, 6-8-10, 5-12-13 triangles and axis-aligned pairs put
+    # many distances exactly at the cutoff; duplicates of both sets included
+    rng = np.random.default_rng(7)
+    o = rng.integers(0, 40, (300, 2)).astype(float)
+    d = rng.integers(0, 40, (120, 2)).astype(float)
+    o[:20] = o[20:40]                                # duplicate origins
+    d[:10] = o[:10]                                  # facilities on origins: cost 0
+    cm = assert_matches_brute_force(o, d, cutoff)
+    ties = int((cm.cost == cutoff).sum())
+    assert ties > 0 and ties == int((brute_force(o, d) == cutoff).sum())
+
+
+@pytest.mark.parametrize("cutoff", [1e-300, 5e-324])
+def test_euclidean_tiny_cutoff_keeps_only_colocated_pairs(cutoff):
+    o = np.array([[1.0, 1.0], [1.0, 1.0], [2.0, 1.0], [1.0, 1.0 + 1e-9]])
+    d = np.array([[1.0, 1.0], [3.0, 3.0], [1.0, 1.0]])
+    cm = assert_matches_brute_force(o, d, cutoff)
+    assert cm.nnz == 4 and (cm.cost == 0).all()      # zero cost is a real, kept cost
+    same = assert_matches_brute_force(np.ones((3, 2)), np.ones((2, 2)), cutoff)
+    assert same.nnz == 6                             # every point in one place
+    with pytest.raises(InputError):
+        costs.euclidean(o, d, 0)                      # a cutoff must be > 0
+
+
+@pytest.mark.parametrize("o, d", [
+    ([[5.0, 5.0]], np.random.default_rng(8).uniform(0, 20, (50, 2))),   # one origin
+    (np.random.default_rng(9).uniform(0, 20, (50, 2)), [[5.0, 5.0]]),   # one destination
+    (np.full((30, 2), 7.0), np.full((20, 2), 7.0)),                     # all in one place
+    (np.c_[np.zeros(40), np.arange(40.0)], np.c_[np.zeros(25), np.arange(25.0) * 1.5]),
+    (np.empty((0, 2)), [[1.0, 2.0]]),                                    # no origins
+    ([[1.0, 2.0]], np.empty((0, 2))),                                    # no destinations
+])
+def test_euclidean_degenerate_sets(o, d):
+    assert_matches_brute_force(o, d, 5.0)
+
+
+def test_euclidean_two_far_clusters_and_huge_coordinates():
+    rng = np.random.default_rng(10)
+    o = np.vstack([rng.uniform(0, 100, (100, 2)), rng.uniform(0, 100, (100, 2)) + 1e6])
+    d = np.vstack([rng.uniform(0, 100, (60, 2)) + 1e6, rng.uniform(0, 100, (60, 2))])
+    assert_matches_brute_force(o, d, 30.0)
+    assert costs.euclidean(o, d, 1e300).nnz == len(o) * len(d)   # a huge cutoff: all pairs
+    # coordinates near the float range (the last one past the tiles' arithmetic, which
+    # then falls back to a KD-tree): still the same pairs
+    for x in (1e307, 5e307):
+        big = np.array([[x, 0.0], [x, 10.0]])
+        cm = assert_matches_brute_force(big, big + [0.0, 3.0], 5.0)
+        assert cm.to_dense()[0, 0] == 3.0 and cm.nnz == 2
+
+
+def test_euclidean_blocks_and_growth_beyond_one_million_pairs():
+    # every pair within the cutoff: 1,100 x 1,000 = 1.1 M pairs, more than one cdist
+    # block per tile and more than the output's first capacity (2^20)
+    rng = np.random.default_rng(12)
+    o, d = rng.uniform(0, 100, (1100, 2)), rng.uniform(0, 100, (1000, 2))
+    cm = assert_matches_brute_force(o, d, 200.0)
+    assert cm.nnz == 1_100_000
