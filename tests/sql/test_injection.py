@@ -219,7 +219,10 @@ def test_shadowing_builtins_in_public_and_tables_in_pg_temp_changes_nothing(city
 
 # --- hypothesis: malformed values give a clear error or a correct result --------
 
-TEXT = st.one_of(st.none(), st.text(st.characters(blacklist_characters="\x00"), max_size=40),
+# no NUL (PostgreSQL text cannot hold it) and no lone surrogates (no client can send them:
+# they are not encodable in UTF-8, so psycopg refuses them before the server sees them)
+TEXT = st.one_of(st.none(), st.text(st.characters(blacklist_characters="\x00",
+                                                  blacklist_categories=("Cs",)), max_size=40),
                  st.sampled_from(["neighbourhood", "district", "city", "section", "NEIGHBOURHOOD",
                                   "neighbourhood ", "", "pop_65plus"]))
 
