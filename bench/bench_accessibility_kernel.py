@@ -123,6 +123,7 @@ def city_work(o_xy, types):
         w = service_decay(dec, param, cutoff)
         metres = cutoff if unit == "m" else cutoff * costs.SPEED_KMH[mode] * 1000.0 / 60.0
         cm = costs.euclidean(o_xy, f_xy, metres)
+        cm._pairs()  # as zone_access does: nearest and share within need the pairs too
         if unit == "min":
             cm = costs.travel_time(cm, mode).within(cutoff)
         if method == "gravity":

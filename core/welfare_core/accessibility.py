@@ -37,7 +37,9 @@ G_ij W_ij = W_ij² / Σ_l W_il, so the per-origin denominator scales the
 demand and the result instead of every pair. Demand may be a matrix (n, k)
 — e.g. every target served by a service type — and all k columns go
 through the same products at once. Mostly reachable dense costs stay dense
-(BLAS products).
+(BLAS products). Without a decay, a CostMatrix fresh from
+:func:`~welfare_core.costs.euclidean` (pairs not made yet) is used as the range
+join's dense blocks instead: two passes of BLAS products per block, no pairs.
 
 Note on PySAL ``access``: its ``three_stage_fca`` sums the selection
 weights' denominator over every pair of its cost table, not only those
@@ -95,10 +97,19 @@ def fca(demand, supply, cost, max_cost, decay=None, *, method: str = "2sfca",
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}", hint=f"use one of {', '.join(METHODS)}")
     d, s, one_d = _demand_supply(demand, supply)
-    w = _weights(cost, (d.shape[0], s.shape[0]), check_max_cost(max_cost), decay)
-    if method == "3sfca":
-        w = _selection_weighted(w)
-    access = _two_steps(w, d, s)
+    max_cost = check_max_cost(max_cost)
+    shape = (d.shape[0], s.shape[0])
+    if decay is None and isinstance(cost, CostMatrix) and cost._fusable():
+        # straight from costs.euclidean, pairs not made yet: run on the join's blocks.
+        # (Not with a decay: evaluating it on the blocks' pairs and scattering the
+        # weights back costs about what making the pairs saves.)
+        access = _fused_two_steps(as_cost(cost, shape=shape), d, s, max_cost,
+                                  method == "3sfca")
+    else:
+        w = _weights(cost, shape, max_cost, decay)
+        if method == "3sfca":
+            w = _selection_weighted(w)
+        access = _two_steps(w, d, s)
     if normalize:
         access = normalize_access(access, d)
     return access[:, 0] if one_d else access
@@ -315,6 +326,63 @@ def _two_steps(w, d: np.ndarray, s: np.ndarray) -> np.ndarray:
     ratio = np.divide(s, catchment_demand, out=np.zeros(catchment_demand.shape),
                       where=catchment_demand > 0)
     return w @ ratio if dense else w.dot(ratio)                  # (n, k)
+
+
+# Fused FCA: the blocks' masks are kept between its two passes up to this many bytes;
+# past it, the second pass redoes the blocks' distances.
+_KEEP_BYTES = 1 << 25
+
+
+def _fused_two_steps(cm: CostMatrix, d: np.ndarray, s: np.ndarray, max_cost: float,
+                     select: bool) -> np.ndarray:
+    """:func:`_two_steps` without a decay (W = 1 within the cutoff; with ``select``, after
+    :func:`_selection_weighted`) on the dense blocks of a lazy :class:`CostMatrix`
+    (``cm._blocks``), without making its pairs.
+
+    Each block holds some origins with all of their pairs among its candidate
+    destinations (unique within the block), so per block, with W its 0/1 mask:
+    ``den[cand] += Wᵀ D[rows]``; then R = S / den (0 where den = 0) and
+    ``A[rows] = W R[cand]``. For 3SFCA, G_ij W_ij = W_ij² / Σ_l W_il = W_ij / Σ_l W_il:
+    the demand and the result scaled per row (the whole row is in the block). The
+    same sums as the pair products, in another order (equal to rounding).
+    """
+    n, m = cm.shape
+    k = d.shape[1]
+    den = np.zeros((m, k))
+    buf = np.empty(0)
+    kept, size = [], 0
+    for rows, cand, _, inside in cm._blocks(max_cost):
+        if not inside.any():
+            continue  # no pair: nothing to add, and A = 0 for these rows
+        w, inv, buf = _fused_block(inside, select, buf)
+        den[cand] += w.T @ (d[rows] if inv is None else d[rows] * inv[:, None])
+        size += inside.nbytes
+        if size <= _KEEP_BYTES:
+            kept.append((rows, cand, inside.copy(), inv))  # inside is reused by the join
+    ratio = np.divide(s, den, out=np.zeros(den.shape), where=den > 0)
+    access = np.zeros((n, k))
+    if size > _KEEP_BYTES:
+        kept = ((rows, cand, inside, None) for rows, cand, _, inside in cm._blocks(max_cost)
+                if inside.any())
+    for rows, cand, inside, inv in kept:
+        w, inv, buf = _fused_block(inside, select and inv is None, buf, inv)
+        a = w @ ratio[cand]
+        access[rows] = a if inv is None else a * inv[:, None]
+    return access
+
+
+def _fused_block(inside, select, buf, inv=None):
+    """(W, inv, buf): a block's 0/1 weights as floats in ``buf`` (grown when too small;
+    overwritten by the next block), with ``select`` also 1 / Σ_l W_il per row (0 for a
+    row without pairs)."""
+    if buf.size < inside.size:
+        buf = np.empty(max(inside.size, 1 << 18))
+    w = buf[:inside.size].reshape(inside.shape)
+    np.copyto(w, inside)
+    if select:
+        total = w.sum(axis=1)
+        inv = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+    return w, inv, buf
 
 
 def _demand_supply(demand, supply):

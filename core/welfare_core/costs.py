@@ -69,6 +69,8 @@ class CostMatrix:
     order-free consumers (the floating catchment sums, ``within``,
     ``to_dense``) never need it. ``row`` / ``col`` / ``cost`` sort them on
     first access (once; the sorted arrays replace the stored ones).
+    A matrix from :func:`euclidean` makes its pairs on first use (any view);
+    a 2SFCA / 3SFCA without a decay that comes first needs none of them.
     """
 
     shape: tuple[int, int]
@@ -135,6 +137,47 @@ class CostMatrix:
         keep &= np.isfinite(arr)
         row, col = np.nonzero(keep)  # row-major order: already sorted by (row, col)
         return cls(arr.shape, row, col, arr[row, col])
+
+    @classmethod
+    def _lazy(cls, shape, plan) -> "CostMatrix":
+        """The pairs of a tiled range join (``_TilePlan``), made on first use: reading
+        ``_row`` / ``_col`` / ``_cost`` (so ``_pairs``, ``nnz``, every view) materialises
+        them, exactly as the join would have. Until then :meth:`_blocks` gives the
+        join's dense blocks (a fused 2SFCA / 3SFCA needs no pairs)."""
+        self = object.__new__(cls)
+        object.__setattr__(self, "shape", (int(shape[0]), int(shape[1])))
+        object.__setattr__(self, "_sorted", False)
+        object.__setattr__(self, "_plan", plan)
+        return self
+
+    def __getattr__(self, name):
+        # called only for attributes not set: a lazy matrix's pairs, made here once
+        if name in ("_row", "_col", "_cost") and self.__dict__.get("_plan") is not None:
+            self._store(_tile_materialise(self.__dict__["_plan"]), False)
+            object.__setattr__(self, "_plan", None)  # the pairs replace it
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _fusable(self) -> bool:
+        """A lazy matrix whose pairs are not made and whose blocks were not used yet.
+
+        A second FCA on the same matrix materialises the pairs instead: each pass
+        over the blocks redoes the distances, the pairs are made once."""
+        plan = self.__dict__.get("_plan")
+        return plan is not None and not plan.fused
+
+    def _blocks(self, max_cost: float | None = None):
+        """The range join's blocks ``(rows, cand, d2, inside)``: origin indices, their
+        candidate destination indices (unique), squared distances (len(rows), len(cand))
+        and ``inside`` = the cells that are pairs (with ``max_cost``, only those with
+        ``cost <= max_cost``). Each origin is in one block, with all its pairs; only
+        for a lazy matrix whose pairs are not made (:meth:`_fusable`)."""
+        plan = self.__dict__["_plan"]
+        plan.fused = True
+        limit = plan.limit
+        if max_cost is not None and max_cost < plan.max_cost:
+            limit = min(limit, _max_square(max_cost))  # sqrt(d2) <= both cutoffs
+        return _tile_blocks(plan, limit)
 
     # --- the pairs --------------------------------------------------------------
 
@@ -306,10 +349,14 @@ def euclidean(origins, destinations, max_cost: float) -> CostMatrix:
         return CostMatrix(shape, [], [], [])
     if math.isinf(max_cost):
         return CostMatrix.from_dense(_pairwise(o, d))
-    row, col, cost = _tile_pairs(o, d, max_cost)
-    # the pairs are unique and in range by construction: skip CostMatrix's re-validation,
-    # and leave them in tile order (sorted only if someone reads row / col / cost)
-    return CostMatrix._trusted(shape, row, col, cost, is_sorted=False)
+    plan = _tile_plan(o, d, max_cost)
+    if plan is None:  # coordinates near the float range
+        row, col, cost = _kd_pairs(o, d, max_cost, np.int32 if max(shape) < 2**31 else np.int64)
+        return CostMatrix._trusted(shape, row, col, cost, is_sorted=False)
+    # the pairs are unique and in range by construction: no re-validation. They are
+    # made on first use, in tile order (sorted only if someone reads row / col / cost);
+    # a 2SFCA / 3SFCA that comes first runs on the join's blocks instead (_blocks)
+    return CostMatrix._lazy(shape, plan)
 
 
 # Tiled range join (euclidean). Rough costs on this kind of machine, used only to pick the
@@ -320,12 +367,29 @@ _CANDIDATE_SECONDS = 3.5e-9
 _BLOCK = 1 << 18  # distances per cdist block (2 MB of float64)
 
 
-def _tile_pairs(o: np.ndarray, d: np.ndarray, max_cost: float):
-    """(row, col, cost) of the pairs with ``sqrt(dx² + dy²) <= max_cost``, unsorted."""
-    # imported here: scipy.spatial adds ~60 ms to every new database session,
-    # and sessions that read network costs from a table never need it
-    from scipy.spatial.distance import cdist
+class _TilePlan:
+    """What the tiled range join needs to produce its blocks (see :func:`_tile_plan`).
 
+    o_sorted / o_order: origins grouped by tile and their original indices;
+    d_sorted / d_order: destinations sorted by (column, y) and their indices;
+    start / stop: each tile's origin range in o_sorted; lo / hi: per tile, one
+    [lo, hi) slice of d_sorted per nearby column (its candidates); limit: the
+    exact test ``d² <= limit`` <=> ``sqrt(d²) <= max_cost``; upper: a bound on the
+    number of pairs; fused: an FCA already ran on the blocks (see ``CostMatrix._blocks``).
+    """
+
+    __slots__ = ("o_sorted", "o_order", "d_sorted", "d_order", "start", "stop", "lo", "hi",
+                 "limit", "max_cost", "upper", "index", "fused")
+
+    def __init__(self, **kw):
+        for k, v in kw.items():
+            setattr(self, k, v)
+        self.fused = False
+
+
+def _tile_plan(o: np.ndarray, d: np.ndarray, max_cost: float):
+    """The tiles and candidate slices of the range join, or None when the coordinates
+    are too far apart for the tiles' arithmetic (use :func:`_kd_pairs` then)."""
     n, m = len(o), len(d)
     index = np.int32 if max(n, m) < 2**31 else np.int64
     # geometric reach: a hair wider than the cutoff, so rounding in the candidate
@@ -335,7 +399,7 @@ def _tile_pairs(o: np.ndarray, d: np.ndarray, max_cost: float):
     high = np.maximum(o.max(axis=0), d.max(axis=0))
     span = float(np.max(high - low))
     if not math.isfinite(4 * (float(np.max(np.maximum(-low, high))) + reach)):
-        return _kd_pairs(o, d, max_cost, index)  # coordinates near the float range
+        return None
     # tile side: at least span / 2^20, so tile and column numbers stay exact integers
     side = _tile_side(o, d, reach, max(reach, span / 2.0**20))
     x0, y0 = float(o[:, 0].min()), float(o[:, 1].min())
@@ -377,41 +441,78 @@ def _tile_pairs(o: np.ndarray, d: np.ndarray, max_cost: float):
     hi = np.searchsorted(key, columns + 1j * (yhi[:, None] + half), "right")
     hi = np.where(near, hi, lo)
     upper = int(((hi - lo).sum(axis=1) * (stop - start)).sum())
-    limit = _max_square(max_cost)   # d2 <= limit  <=>  sqrt(d2) <= max_cost
-    o_order = o_order.astype(index)
-    d_order = d_order.astype(index)
-    # output grown by doubling with ndarray.resize (realloc: no copy of large blocks)
-    cap = min(upper, 1 << 20)
-    row, col, cost = np.empty(cap, index), np.empty(cap, index), np.empty(cap)
-    filled = 0
-    for t, (t_lo, t_hi) in enumerate(zip(lo.tolist(), hi.tolist())):
+    return _TilePlan(o_sorted=o_sorted, o_order=o_order.astype(index), d_sorted=d_sorted,
+                     d_order=d_order.astype(index), start=start, stop=stop, lo=lo, hi=hi,
+                     limit=_max_square(max_cost),  # d2 <= limit  <=>  sqrt(d2) <= max_cost
+                     max_cost=max_cost, upper=upper, index=index)
+
+
+def _tile_blocks(plan: _TilePlan, limit=None):
+    """The join's dense blocks: ``(rows, cand, d2, inside)`` per block of origins.
+
+    rows: the block's origin indices; cand: its tile's candidate destination indices
+    (unique); d2: the (len(rows), len(cand)) squared distances (scipy ``cdist``);
+    inside: ``d2 <= limit`` (default the plan's, i.e. ``sqrt(d2) <= max_cost``); d2 and
+    inside are overwritten by the next block (copy what must outlive it). Every
+    origin is in exactly one block, and every destination within the cutoff of an
+    origin is among its block's candidates (a tile's origins may be split into several
+    blocks, by rows only: each keeps all of the tile's candidates). So the pairs are
+    exactly the ``inside`` cells of the blocks, each once.
+    """
+    # imported here: scipy.spatial adds ~60 ms to every new database session,
+    # and sessions that read network costs from a table never need it
+    from scipy.spatial.distance import cdist
+
+    limit = plan.limit if limit is None else limit
+    o_sorted, o_order, d_sorted, d_order = plan.o_sorted, plan.o_order, plan.d_sorted, plan.d_order
+    # every block is written into the same two buffers (a fresh 2 MB array per block
+    # costs a page fault per 4 kB): a block is valid until the next one is asked for
+    cells = max(_BLOCK, int((plan.hi - plan.lo).sum(axis=1).max()))
+    d2_buf, in_buf = np.empty(cells), np.empty(cells, dtype=bool)
+    for t, (t_lo, t_hi) in enumerate(zip(plan.lo.tolist(), plan.hi.tolist())):
         slices = [(a, b) for a, b in zip(t_lo, t_hi) if b > a]
         if not slices:
             continue
         cand = np.concatenate([d_sorted[a:b] for a, b in slices])
         cand_idx = np.concatenate([d_order[a:b] for a, b in slices])
         nb = len(cand)
-        s, e = int(start[t]), int(stop[t])
+        s, e = int(plan.start[t]), int(plan.stop[t])
         step = max(1, _BLOCK // nb)
         for a in range(s, e, step):
             b = min(e, a + step)
-            d2 = cdist(o_sorted[a:b], cand, "sqeuclidean").ravel()
-            k = np.flatnonzero(d2 <= limit)
-            if not len(k):
-                continue
-            if len(d2) < 2**31:
-                k = k.astype(np.int32)  # int32 division is ~3x faster
-            i = k // nb
-            j = k - i * nb
-            new = filled + len(k)
-            if new > cap:
-                cap = min(upper, max(2 * cap, new))
-                for arr in (row, col, cost):
-                    arr.resize(cap, refcheck=False)  # no views of them exist
-            np.take(o_order[a:b], i, out=row[filled:new], mode="clip")
-            np.take(cand_idx, j, out=col[filled:new], mode="clip")
-            np.sqrt(np.take(d2, k, out=cost[filled:new], mode="clip"), out=cost[filled:new])
-            filled = new
+            size = (b - a) * nb
+            d2 = cdist(o_sorted[a:b], cand, "sqeuclidean",
+                       out=d2_buf[:size].reshape(b - a, nb))
+            yield o_order[a:b], cand_idx, d2, np.less_equal(
+                d2, limit, out=in_buf[:size].reshape(b - a, nb))
+
+
+def _tile_materialise(plan: _TilePlan):
+    """(row, col, cost) of the pairs with ``sqrt(dx² + dy²) <= max_cost``, unsorted: the
+    ``inside`` cells of the plan's blocks."""
+    index, upper = plan.index, plan.upper
+    # output grown by doubling with ndarray.resize (realloc: no copy of large blocks)
+    cap = min(upper, 1 << 20)
+    row, col, cost = np.empty(cap, index), np.empty(cap, index), np.empty(cap)
+    filled = 0
+    for rows, cand_idx, d2, inside in _tile_blocks(plan):
+        k = np.flatnonzero(inside)
+        if not len(k):
+            continue
+        if d2.size < 2**31:
+            k = k.astype(np.int32)  # int32 division is ~3x faster
+        nb = d2.shape[1]
+        i = k // nb
+        j = k - i * nb
+        new = filled + len(k)
+        if new > cap:
+            cap = min(upper, max(2 * cap, new))
+            for arr in (row, col, cost):
+                arr.resize(cap, refcheck=False)  # no views of them exist
+        np.take(rows, i, out=row[filled:new], mode="clip")
+        np.take(cand_idx, j, out=col[filled:new], mode="clip")
+        np.sqrt(np.take(d2, k, out=cost[filled:new], mode="clip"), out=cost[filled:new])
+        filled = new
     for arr in (row, col, cost):
         arr.resize(filled, refcheck=False)
     return row, col, cost

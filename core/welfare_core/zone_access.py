@@ -327,6 +327,7 @@ def zone_accessibility_types(tables: Mapping, service_type_ids=None, period=None
         # costs: metres from the points, minutes at the travel mode's speed when asked
         metres = cutoff if cost_unit == "m" else cutoff * _metres_per_minute(mode)
         cm = costs_mod.euclidean(o_xy, f_xy, metres)
+        cm._pairs()  # made now: nearest and share within need them, so the FCA uses them too
         if cost_unit == "min":
             cm = costs_mod.travel_time(cm, mode).within(cutoff)
         if method == "gravity":
