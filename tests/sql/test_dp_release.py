@@ -23,22 +23,12 @@ from psycopg import sql
 from shapely.geometry import MultiPolygon, box
 
 from fixtures import tiny_city as tc
-from sql.wi_sql import fresh_database, import_all
+from sql.wi_sql import as_role, denied, fresh_database, import_all
 
 CALL = "SELECT * FROM welfare.dp_zone_demand(%s, %s, %s, %s, %s)"
 SIGNATURE = "welfare.dp_zone_demand(text,integer,text,double precision,text)"
 
 
-def as_role(conn, role):
-    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-
-
-def denied(conn, query, params=None, state="42501"):
-    with pytest.raises(psycopg.Error) as err:
-        with conn.transaction():
-            conn.execute(query, params)
-    assert err.value.sqlstate == state, (query, err.value.sqlstate, str(err.value))
-    return err.value
 
 
 def set_budget(dbname, value):

@@ -6,17 +6,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-
-def as_role(conn, role):
-    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+from sql.wi_sql import as_role, denied
 
 
-def denied(conn, query, params=None, state="42501"):
-    with pytest.raises(psycopg.Error) as err:
-        with conn.transaction():
-            conn.execute(query, params)
-    assert err.value.sqlstate == state, (query, err.value.sqlstate, str(err.value))
-    return err.value
 
 
 # --- settings ---------------------------------------------------------------------

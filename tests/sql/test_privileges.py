@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql
 
 from fixtures import tiny_city as tc
-from sql.wi_sql import admin_conn, fresh_database, import_all, table_contents
+from sql.wi_sql import as_role, denied, admin_conn, fresh_database, import_all, table_contents
 
 HERE = Path(__file__).resolve().parent
 ROLES = ["public", "welfare_admin", "welfare_analyst", "welfare_provider", "welfare_bi_reader"]
@@ -141,18 +141,6 @@ def city(dbname):
                 a.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(r)))
 
 
-def as_role(conn, role):
-    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-
-
-def denied(conn, query, params=None, state="42501"):
-    """The statement fails with `state`; the transaction goes on after a savepoint."""
-    with pytest.raises(psycopg.Error) as err:
-        with conn.transaction():
-            conn.execute(query, params)
-    states = (state,) if isinstance(state, str) else state
-    assert err.value.sqlstate in states, (query, err.value.sqlstate, str(err.value))
-    return err.value
 
 
 def copy_out(conn, query):

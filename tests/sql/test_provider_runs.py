@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 
 from fixtures import tiny_city as tc
-from sql.wi_sql import admin_conn, import_all
+from sql.wi_sql import as_role, denied, admin_conn, import_all
 
 PUBLISHED = {"F1", "F2"}
 
@@ -71,16 +71,6 @@ def db(city):
         c.rollback()
 
 
-def as_role(conn, role):
-    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-
-
-def denied(conn, query, params=None, state="42501"):
-    with pytest.raises(psycopg.Error) as err:
-        with conn.transaction():
-            conn.execute(query, params)
-    assert err.value.sqlstate == state, (query, err.value.sqlstate, str(err.value))
-    return err.value
 
 
 def run_published(conn, kind, params):

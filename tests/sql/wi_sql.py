@@ -156,3 +156,19 @@ def assert_same(sql_frame, core_frame, keys, *, rel=1e-12, abs_tol=1e-12):
                 assert x == y, (col, x, y)
             else:
                 assert x == pytest.approx(float(y), rel=rel, abs=abs_tol), (col, x, y)
+
+
+def as_role(conn, role):
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+
+
+def denied(conn, query, params=None, state="42501"):
+    """The statement fails with `state` (one SQLSTATE or several); the transaction goes on
+    after a savepoint."""
+    import pytest
+    with pytest.raises(psycopg.Error) as err:
+        with conn.transaction():
+            conn.execute(query, params)
+    states = (state,) if isinstance(state, str) else state
+    assert err.value.sqlstate in states, (query, err.value.sqlstate, str(err.value))
+    return err.value
