@@ -37,9 +37,10 @@ G_ij W_ij = W_ij² / Σ_l W_il, so the per-origin denominator scales the
 demand and the result instead of every pair. Demand may be a matrix (n, k)
 — e.g. every target served by a service type — and all k columns go
 through the same products at once. Mostly reachable dense costs stay dense
-(BLAS products). Without a decay, a CostMatrix fresh from
+(BLAS products). Without a decay or with a step decay, a CostMatrix fresh from
 :func:`~welfare_core.costs.euclidean` (pairs not made yet) is used as the range
-join's dense blocks instead: two passes of BLAS products per block, no pairs.
+join's dense blocks instead: two passes of BLAS products per block, no pairs (a
+step decay only when the blocks are dense enough, see ``_BANDED_DENSITY``).
 
 Note on PySAL ``access``: its ``three_stage_fca`` sums the selection
 weights' denominator over every pair of its cost table, not only those
@@ -99,12 +100,12 @@ def fca(demand, supply, cost, max_cost, decay=None, *, method: str = "2sfca",
     d, s, one_d = _demand_supply(demand, supply)
     max_cost = check_max_cost(max_cost)
     shape = (d.shape[0], s.shape[0])
-    if decay is None and isinstance(cost, CostMatrix) and cost._fusable():
-        # straight from costs.euclidean, pairs not made yet: run on the join's blocks.
-        # (Not with a decay: evaluating it on the blocks' pairs and scattering the
-        # weights back costs about what making the pairs saves.)
+    steps = _block_steps(decay)
+    if steps is not None and isinstance(cost, CostMatrix) and cost._fusable() and (
+            decay is None or cost._block_density(max_cost) >= _BANDED_DENSITY):
+        # straight from costs.euclidean, pairs not made yet: run on the join's blocks
         access = _fused_two_steps(as_cost(cost, shape=shape), d, s, max_cost,
-                                  method == "3sfca")
+                                  method == "3sfca", *steps)
     else:
         w = _weights(cost, shape, max_cost, decay)
         if method == "3sfca":
@@ -328,61 +329,91 @@ def _two_steps(w, d: np.ndarray, s: np.ndarray) -> np.ndarray:
     return w @ ratio if dense else w.dot(ratio)                  # (n, k)
 
 
-# Fused FCA: the blocks' masks are kept between its two passes up to this many bytes;
+# Fused FCA: the blocks' cells are kept between its two passes up to this many bytes;
 # past it, the second pass redoes the blocks' distances.
 _KEEP_BYTES = 1 << 25
+# Step functions with more bounds than this take the pairs (one comparison per bound
+# and cell of the blocks), and so do blocks with fewer pairs per cell than this:
+# banding and weighing every cell then costs more than making the pairs (3SFCA with
+# three steps, 1,500-6,000 x 1,000 points: 0.7-0.85x the pairs' speed at a share of
+# 0.06-0.16, 0.96-1.10x at 0.21-0.25, 1.3-1.8x at 0.3-0.44).
+_FUSED_BOUNDS = 8
+_BANDED_DENSITY = 0.25
+
+
+def _block_steps(decay):
+    """(bounds, table) for :func:`_fused_two_steps`: ``(None, None)`` without a decay,
+    a step function's bounds and weights (one 0 past its last bound, one beyond the
+    cutoff: a block band's weights); None when the decay cannot run on the blocks.
+    (A decay evaluated on the blocks' cells, about 2.5 per pair, and scattered
+    back costs about what making the pairs saves; a step needs only comparisons.)"""
+    if decay is None:
+        return None, None
+    steps = getattr(decay, "steps", None)
+    if steps is None or len(steps[0]) > _FUSED_BOUNDS:
+        return None
+    bounds, weights = steps
+    return bounds, np.append(weights, (0.0, 0.0))
 
 
 def _fused_two_steps(cm: CostMatrix, d: np.ndarray, s: np.ndarray, max_cost: float,
-                     select: bool) -> np.ndarray:
-    """:func:`_two_steps` without a decay (W = 1 within the cutoff; with ``select``, after
-    :func:`_selection_weighted`) on the dense blocks of a lazy :class:`CostMatrix`
-    (``cm._blocks``), without making its pairs.
+                     select: bool, bounds=None, table=None) -> np.ndarray:
+    """:func:`_two_steps` (with ``select``, after :func:`_selection_weighted`) on the
+    dense blocks of a lazy :class:`CostMatrix` (``cm._blocks``), without making its
+    pairs; W = 1 within the cutoff, or with step ``bounds``, ``table`` [band] of each
+    cell (see :func:`_block_steps`).
 
     Each block holds some origins with all of their pairs among its candidate
-    destinations (unique within the block), so per block, with W its 0/1 mask:
-    ``den[cand] += Wᵀ D[rows]``; then R = S / den (0 where den = 0) and
-    ``A[rows] = W R[cand]``. For 3SFCA, G_ij W_ij = W_ij² / Σ_l W_il = W_ij / Σ_l W_il:
-    the demand and the result scaled per row (the whole row is in the block). The
-    same sums as the pair products, in another order (equal to rounding).
+    destinations (unique within the block), so per block, with W its weights
+    (0 outside the cutoff): ``den[cand] += Wᵀ D[rows]``; then R = S / den (0 where
+    den = 0) and ``A[rows] = W R[cand]``. For 3SFCA, G_ij W_ij = W_ij² / Σ_l W_il:
+    W² with the demand and the result scaled per row (the whole row is in the
+    block). The same sums as the pair products, in another order (equal to rounding).
     """
     n, m = cm.shape
     k = d.shape[1]
     den = np.zeros((m, k))
     buf = np.empty(0)
-    kept, size = [], 0
-    for rows, cand, _, inside in cm._blocks(max_cost):
-        if not inside.any():
-            continue  # no pair: nothing to add, and A = 0 for these rows
-        w, inv, buf = _fused_block(inside, select, buf)
+    kept, size, inv = [], 0, None
+    for rows, cand, _, cells in cm._blocks(max_cost, bounds):
+        w, buf = _block_weights(cells, table, buf)
+        if select:
+            total = w.sum(axis=1)
+            inv = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+            if table is not None:
+                np.multiply(w, w, out=w)  # W²; W² = W for 0/1 weights
         den[cand] += w.T @ (d[rows] if inv is None else d[rows] * inv[:, None])
-        size += inside.nbytes
+        size += cells.nbytes
         if size <= _KEEP_BYTES:
-            kept.append((rows, cand, inside.copy(), inv))  # inside is reused by the join
+            kept.append((rows, cand, cells.copy(), inv))  # cells are reused by the join
     ratio = np.divide(s, den, out=np.zeros(den.shape), where=den > 0)
     access = np.zeros((n, k))
-    if size > _KEEP_BYTES:
-        kept = ((rows, cand, inside, None) for rows, cand, _, inside in cm._blocks(max_cost)
-                if inside.any())
-    for rows, cand, inside, inv in kept:
-        w, inv, buf = _fused_block(inside, select and inv is None, buf, inv)
+    if size > _KEEP_BYTES:  # the blocks again; 3SFCA's row factors again too
+        kept = ((rows, cand, cells, None) for rows, cand, _, cells in cm._blocks(max_cost, bounds))
+    squared = table * table if select and table is not None else table
+    for rows, cand, cells, inv in kept:
+        if select and inv is None:
+            w, buf = _block_weights(cells, table, buf)
+            total = w.sum(axis=1)
+            inv = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+        w, buf = _block_weights(cells, squared, buf)
         a = w @ ratio[cand]
         access[rows] = a if inv is None else a * inv[:, None]
     return access
 
 
-def _fused_block(inside, select, buf, inv=None):
-    """(W, inv, buf): a block's 0/1 weights as floats in ``buf`` (grown when too small;
-    overwritten by the next block), with ``select`` also 1 / Σ_l W_il per row (0 for a
-    row without pairs)."""
-    if buf.size < inside.size:
-        buf = np.empty(max(inside.size, 1 << 18))
-    w = buf[:inside.size].reshape(inside.shape)
-    np.copyto(w, inside)
-    if select:
-        total = w.sum(axis=1)
-        inv = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
-    return w, inv, buf
+def _block_weights(cells, table, buf):
+    """(W, buf): a block's weights as floats in ``buf`` (grown when too small; overwritten
+    by the next block): ``cells`` (bool) as 0/1 when ``table`` is None, else
+    ``table[cells]`` (uint8 bands)."""
+    if buf.size < cells.size:
+        buf = np.empty(max(cells.size, 1 << 18))
+    w = buf[:cells.size].reshape(cells.shape)
+    if table is None:
+        np.copyto(w, cells)
+    else:
+        np.take(table, cells, out=w, mode="clip")  # 'clip': no buffered copy of out
+    return w, buf
 
 
 def _demand_supply(demand, supply):

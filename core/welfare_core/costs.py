@@ -166,18 +166,30 @@ class CostMatrix:
         plan = self.__dict__.get("_plan")
         return plan is not None and not plan.fused
 
-    def _blocks(self, max_cost: float | None = None):
-        """The range join's blocks ``(rows, cand, d2, inside)``: origin indices, their
+    def _block_density(self, max_cost: float | None = None) -> float:
+        """Estimated share of the blocks' cells that are pairs (within ``max_cost`` too,
+        when given) for a :meth:`_fusable` matrix: π r² / (1 + 4r + π r²),
+        r = cutoff / tile side, the share of a tile widened by the cutoff (its
+        candidates) within the cutoff of one origin, for points spread evenly over
+        tiles smaller than their extent; about 0.4 with tiles as wide as the cutoff."""
+        plan = self.__dict__["_plan"]
+        r = min(plan.max_cost, plan.max_cost if max_cost is None else max_cost) / plan.side
+        return math.pi * r * r / (1 + 4 * r + math.pi * r * r)
+
+    def _blocks(self, max_cost: float | None = None, bounds=None):
+        """The range join's blocks ``(rows, cand, d2, cells)``: origin indices, their
         candidate destination indices (unique), squared distances (len(rows), len(cand))
-        and ``inside`` = the cells that are pairs (with ``max_cost``, only those with
-        ``cost <= max_cost``). Each origin is in one block, with all its pairs; only
-        for a lazy matrix whose pairs are not made (:meth:`_fusable`)."""
+        and ``cells``: which cells are pairs (with ``max_cost``, only those with
+        ``cost <= max_cost``), as a bool ``inside`` or, given sorted ``bounds``, a
+        uint8 band per cell (see :func:`_tile_blocks`). Each origin with a pair is in
+        one block, with all its pairs; only for a lazy matrix whose pairs are not made
+        (:meth:`_fusable`)."""
         plan = self.__dict__["_plan"]
         plan.fused = True
         limit = plan.limit
         if max_cost is not None and max_cost < plan.max_cost:
             limit = min(limit, _max_square(max_cost))  # sqrt(d2) <= both cutoffs
-        return _tile_blocks(plan, limit)
+        return _tile_blocks(plan, limit, bounds)
 
     # --- the pairs --------------------------------------------------------------
 
@@ -374,12 +386,12 @@ class _TilePlan:
     d_sorted / d_order: destinations sorted by (column, y) and their indices;
     start / stop: each tile's origin range in o_sorted; lo / hi: per tile, one
     [lo, hi) slice of d_sorted per nearby column (its candidates); limit: the
-    exact test ``d² <= limit`` <=> ``sqrt(d²) <= max_cost``; upper: a bound on the
-    number of pairs; fused: an FCA already ran on the blocks (see ``CostMatrix._blocks``).
+    exact test ``d² <= limit`` <=> ``sqrt(d²) <= max_cost``; side: the tiles' side;
+    upper: the number of cells of the blocks (a bound on the number of pairs); fused: an FCA already ran on the blocks (see ``CostMatrix._blocks``).
     """
 
     __slots__ = ("o_sorted", "o_order", "d_sorted", "d_order", "start", "stop", "lo", "hi",
-                 "limit", "max_cost", "upper", "index", "fused")
+                 "limit", "max_cost", "side", "upper", "index", "fused")
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -395,14 +407,14 @@ def _tile_plan(o: np.ndarray, d: np.ndarray, max_cost: float):
     # geometric reach: a hair wider than the cutoff, so rounding in the candidate
     # search can only add candidates; the exact test below decides
     reach = max_cost * (1 + 1e-6)
-    low = np.minimum(o.min(axis=0), d.min(axis=0))
-    high = np.maximum(o.max(axis=0), d.max(axis=0))
-    span = float(np.max(high - low))
-    if not math.isfinite(4 * (float(np.max(np.maximum(-low, high))) + reach)):
+    (x0, y0, ox1, oy1), (dx0, dy0, dx1, dy1) = _extent(o), _extent(d)
+    low, high = (min(x0, dx0), min(y0, dy0)), (max(ox1, dx1), max(oy1, dy1))
+    span = max(high[0] - low[0], high[1] - low[1])
+    if not math.isfinite(4 * (max(-low[0], -low[1], *high) + reach)):
         return None
     # tile side: at least span / 2^20, so tile and column numbers stay exact integers
-    side = _tile_side(o, d, reach, max(reach, span / 2.0**20))
-    x0, y0 = float(o[:, 0].min()), float(o[:, 1].min())
+    side = _tile_side(n, m, (ox1 - x0, oy1 - y0), (dx1 - dx0, dy1 - dy0), reach,
+                      max(reach, span / 2.0**20))
     # origins grouped by tile
     tx = np.floor((o[:, 0] - x0) / side)
     ty = np.floor((o[:, 1] - y0) / side)
@@ -444,31 +456,41 @@ def _tile_plan(o: np.ndarray, d: np.ndarray, max_cost: float):
     return _TilePlan(o_sorted=o_sorted, o_order=o_order.astype(index), d_sorted=d_sorted,
                      d_order=d_order.astype(index), start=start, stop=stop, lo=lo, hi=hi,
                      limit=_max_square(max_cost),  # d2 <= limit  <=>  sqrt(d2) <= max_cost
-                     max_cost=max_cost, upper=upper, index=index)
+                     max_cost=max_cost, side=side, upper=upper, index=index)
 
 
-def _tile_blocks(plan: _TilePlan, limit=None):
-    """The join's dense blocks: ``(rows, cand, d2, inside)`` per block of origins.
+def _tile_blocks(plan: _TilePlan, limit=None, bounds=None):
+    """The join's dense blocks: ``(rows, cand, d2, cells)`` per block of origins.
 
     rows: the block's origin indices; cand: its tile's candidate destination indices
     (unique); d2: the (len(rows), len(cand)) squared distances (scipy ``cdist``);
-    inside: ``d2 <= limit`` (default the plan's, i.e. ``sqrt(d2) <= max_cost``); d2 and
-    inside are overwritten by the next block (copy what must outlive it). Every
-    origin is in exactly one block, and every destination within the cutoff of an
-    origin is among its block's candidates (a tile's origins may be split into several
-    blocks, by rows only: each keeps all of the tile's candidates). So the pairs are
-    exactly the ``inside`` cells of the blocks, each once.
+    cells: ``inside = d2 <= limit`` (default the plan's, i.e. ``sqrt(d2) <= max_cost``),
+    or with ``bounds`` (ascending) the band of each cell, uint8: for a cell within the
+    cutoff the index of the first bound >= its cost (len(bounds) past the last bound),
+    len(bounds) + 1 beyond the cutoff; tested on d2 exactly as ``cost > bound`` is on
+    ``cost = sqrt(d2)``. d2 and cells are overwritten by the next block (copy what
+    must outlive it). Every origin with a pair is in exactly one block, and every
+    destination within the cutoff of an origin is among its block's candidates (a
+    tile's origins may be split into several blocks, by rows only: each keeps all of
+    the tile's candidates); blocks without a pair are left out. So the pairs are
+    exactly the cells within the cutoff, each once.
     """
     # imported here: scipy.spatial adds ~60 ms to every new database session,
     # and sessions that read network costs from a table never need it
     from scipy.spatial.distance import cdist
 
     limit = plan.limit if limit is None else limit
+    if bounds is not None:
+        # d2 > square  <=>  sqrt(d2) > bound; bounds at or past the cutoff all count
+        # as the cutoff (no cell within it is above them), so beyond it adds theirs
+        squares = [s for s in map(_max_square, bounds) if s < limit]
+        beyond = np.uint8(len(bounds) + 1 - len(squares))
     o_sorted, o_order, d_sorted, d_order = plan.o_sorted, plan.o_order, plan.d_sorted, plan.d_order
-    # every block is written into the same two buffers (a fresh 2 MB array per block
+    # every block is written into the same buffers (a fresh 2 MB array per block
     # costs a page fault per 4 kB): a block is valid until the next one is asked for
     cells = max(_BLOCK, int((plan.hi - plan.lo).sum(axis=1).max()))
     d2_buf, in_buf = np.empty(cells), np.empty(cells, dtype=bool)
+    band_buf = np.empty(cells if bounds is not None else 0, dtype=np.uint8)
     for t, (t_lo, t_hi) in enumerate(zip(plan.lo.tolist(), plan.hi.tolist())):
         slices = [(a, b) for a, b in zip(t_lo, t_hi) if b > a]
         if not slices:
@@ -480,11 +502,20 @@ def _tile_blocks(plan: _TilePlan, limit=None):
         step = max(1, _BLOCK // nb)
         for a in range(s, e, step):
             b = min(e, a + step)
-            size = (b - a) * nb
-            d2 = cdist(o_sorted[a:b], cand, "sqeuclidean",
-                       out=d2_buf[:size].reshape(b - a, nb))
-            yield o_order[a:b], cand_idx, d2, np.less_equal(
-                d2, limit, out=in_buf[:size].reshape(b - a, nb))
+            shape, size = (b - a, nb), (b - a) * nb
+            d2 = cdist(o_sorted[a:b], cand, "sqeuclidean", out=d2_buf[:size].reshape(shape))
+            inside = np.less_equal(d2, limit, out=in_buf[:size].reshape(shape))
+            if not inside.any():
+                continue
+            if bounds is None:
+                yield o_order[a:b], cand_idx, d2, inside
+                continue
+            band = band_buf[:size].reshape(shape)
+            above = np.logical_not(inside, out=inside).view(np.uint8)
+            np.multiply(above, beyond, out=band)
+            for square in squares:  # a few comparisons counted in uint8 (as decay.step)
+                band += np.greater(d2, square, out=above.view(bool)).view(np.uint8)
+            yield o_order[a:b], cand_idx, d2, band
 
 
 def _tile_materialise(plan: _TilePlan):
@@ -518,12 +549,16 @@ def _tile_materialise(plan: _TilePlan):
     return row, col, cost
 
 
-def _tile_side(o: np.ndarray, d: np.ndarray, reach: float, smallest: float) -> float:
-    """Tile side >= smallest with the least estimated time (points taken as uniform in
-    their boxes)."""
-    n, m = len(o), len(d)
-    wo = [float(w) for w in np.ptp(o, axis=0)]
-    wd = [float(w) for w in np.ptp(d, axis=0)]
+def _extent(points: np.ndarray) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of (n, 2) points; by column, as reducing (n, 2) over
+    axis 0 is ~10x slower."""
+    x, y = points[:, 0], points[:, 1]
+    return float(x.min()), float(y.min()), float(x.max()), float(y.max())
+
+
+def _tile_side(n: int, m: int, wo, wd, reach: float, smallest: float) -> float:
+    """Tile side >= smallest with the least estimated time for n origins spread evenly
+    over a box of sides ``wo`` and m destinations over one of sides ``wd``."""
     best, best_side, side = np.inf, smallest, smallest
     for _ in range(80):
         tiles = min(n, math.ceil(wo[0] / side + 1e-9) * math.ceil(wo[1] / side + 1e-9))

@@ -33,6 +33,9 @@ class Decay:
     name: str
     params: Mapping[str, object] = field(default_factory=dict)
     fn: Callable[[np.ndarray], np.ndarray] = field(default=None, repr=False)
+    # a step function's (ascending bounds, weights), so a caller holding squared
+    # distances can band them exactly instead of calling fn (None for other decays)
+    steps: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __call__(self, cost) -> np.ndarray:
         return self.fn(np.asarray(cost, dtype=np.float64))
@@ -75,7 +78,8 @@ def step(steps: Mapping[float, float]) -> Decay:
             index += above.view(np.uint8)
         return table[index]
 
-    return Decay("step", {"steps": dict(zip(bounds.tolist(), weights.tolist()))}, fn)
+    return Decay("step", {"steps": dict(zip(bounds.tolist(), weights.tolist()))}, fn,
+                 (bounds, weights))
 
 
 def gaussian(sigma: float) -> Decay:

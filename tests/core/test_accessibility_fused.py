@@ -48,20 +48,20 @@ def materialised(o, d, cutoff):
 FNS = {"2sfca": acc.two_step_fca, "3sfca": acc.three_step_fca}
 
 
-def check(dem, sup, o, d, cutoff, method, fca_cutoff=None, w_fn=None):
-    """Fused (lazy matrix) == materialised == brute force, within 1e-12 relative."""
+def check(dem, sup, o, d, cutoff, method, fca_cutoff=None, w_fn=None, fused=True):
+    """Lazy matrix == materialised == brute force, within 1e-12 relative; on the lazy
+    matrix the FCA ran on the blocks (no pairs made) if and only if ``fused``."""
     fca_cutoff = cutoff if fca_cutoff is None else fca_cutoff
     fn = FNS[method]
     cm = lazy(o, d, cutoff)
-    fused = fn(dem, sup, cm, fca_cutoff, w_fn)
-    if w_fn is None:
-        assert "_row" not in cm.__dict__      # the fused path ran: no pairs made
+    result = fn(dem, sup, cm, fca_cutoff, w_fn)
+    assert ("_row" not in cm.__dict__) == fused
     mat = fn(dem, sup, materialised(o, d, cutoff), fca_cutoff, w_fn)
     ref = brute_fca(dem, sup, o, d, min(cutoff, fca_cutoff), w_fn, method == "3sfca")
-    assert np.isfinite(fused).all() and fused.shape == np.shape(dem)
-    np.testing.assert_allclose(fused, mat, rtol=1e-12, atol=0)
-    np.testing.assert_allclose(fused, ref, rtol=1e-12, atol=0)
-    return fused
+    assert np.isfinite(result).all() and result.shape == np.shape(dem)
+    np.testing.assert_allclose(result, mat, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(result, ref, rtol=1e-12, atol=0)
+    return result
 
 
 @pytest.mark.parametrize("method", ["2sfca", "3sfca"])
@@ -138,17 +138,77 @@ def test_fused_two_small_cases_by_hand():
 
 @pytest.mark.parametrize("method", ["2sfca", "3sfca"])
 @pytest.mark.parametrize("w_fn", [
-    decay.step({300.0: 1.0, 700.0: 0.6, 1000.0: 0.25}),
     decay.gaussian(400.0),
     decay.linear(1000.0),
     decay.exponential(0.002),
     decay.gravity(scale=100.0, alpha=-1.0, min_cost=50.0),
+    decay.step({float(b): 1.0 / b for b in range(100, 1001, 100)}),  # 10 bounds: too many
 ])
 def test_a_decay_on_a_lazy_matrix_uses_its_pairs_and_gives_the_same(method, w_fn):
     rng = np.random.default_rng(13)
     o, d = rng.uniform(0, 5_000, (300, 2)), rng.uniform(0, 5_000, (90, 2))
     d[:5] = o[:5]                                    # zero costs
-    check(rng.uniform(0, 9, 300), rng.uniform(0, 9, 90), o, d, 1000.0, method, w_fn=w_fn)
+    check(rng.uniform(0, 9, 300), rng.uniform(0, 9, 90), o, d, 1000.0, method, w_fn=w_fn,
+          fused=False)
+
+
+def grid_points(seed, n, m, size):
+    """Integer coordinates: many distances exactly at integer step bounds and cutoffs
+    (enough points for tiles about as wide as a cutoff of 10-15: dense blocks)."""
+    rng = np.random.default_rng(seed)
+    o = rng.integers(0, size, (n, 2)).astype(float)
+    d = rng.integers(0, size, (m, 2)).astype(float)
+    d[:5] = o[:5]                                    # zero costs
+    return o, d, rng.uniform(0, 9, n), rng.uniform(0, 9, m)
+
+
+@pytest.mark.parametrize("method", ["2sfca", "3sfca"])
+@pytest.mark.parametrize("steps, cutoff, fca_cutoff", [
+    ({4.0: 0.962, 8.0: 0.704, 12.0: 0.377}, 12.0, None),    # last bound = cutoff
+    ({5.0: 1.0, 10.0: 0.5}, 13.0, None),                     # 0 past the last bound
+    ({5.0: 1.0, 10.0: 0.6, 20.0: 0.3, 30.0: 0.1}, 13.0, None),  # bounds past the cutoff
+    ({13.0: 0.8}, 13.0, None),                               # one bound
+    ({3.0: 0.0, 7.0: 1.0, 12.0: 0.0}, 12.0, None),           # zero weights
+    ({5.0: 1.0, 10.0: 0.5, 15.0: 0.25}, 15.0, 12.0),         # the FCA's cutoff below
+    ({5.0: 1.0, 10.0: 0.5, 15.0: 0.25}, 12.0, 15.0),         # ... and above the matrix's
+])
+def test_a_step_decay_runs_on_the_blocks_with_ties_at_every_bound(method, steps, cutoff,
+                                                                  fca_cutoff):
+    o, d, dem, sup = grid_points(31, 1500, 600, 60)
+    dist = brute_distances(o, d)
+    assert all((dist == b).any() for b in steps if b <= min(cutoff, fca_cutoff or cutoff))
+    assert lazy(o, d, cutoff)._block_density(fca_cutoff) >= acc._BANDED_DENSITY
+    check(dem, sup, o, d, cutoff, method, fca_cutoff, decay.step(steps), fused=True)
+    # several demand columns at once
+    dem_k = np.c_[dem, dem[::-1], np.zeros(len(dem))]
+    check(dem_k, np.c_[sup, sup, sup[::-1]], o, d, cutoff, method, fca_cutoff,
+          decay.step(steps), fused=True)
+
+
+@pytest.mark.parametrize("method", ["2sfca", "3sfca"])
+def test_a_step_decay_on_sparse_blocks_takes_the_pairs(method):
+    # a short cutoff for the spread: tiles much wider than it, few pairs per cell
+    o, d, dem, sup = grid_points(37, 400, 300, 2_000)
+    assert lazy(o, d, 20.0)._block_density(20.0) < acc._BANDED_DENSITY
+    check(dem, sup, o, d, 20.0, method, w_fn=decay.step({10.0: 1.0, 20.0: 0.5}), fused=False)
+
+
+def test_a_step_decay_with_the_second_pass_recomputing_the_blocks(monkeypatch):
+    o, d, dem, sup = grid_points(41, 1500, 600, 50)
+    f = decay.step({4.0: 1.0, 9.0: 0.5, 11.0: 0.2})
+    kept = acc.three_step_fca(dem, sup, lazy(o, d, 11.0), 11.0, f)
+    monkeypatch.setattr(acc, "_KEEP_BYTES", 0)       # pass 2 bands the blocks again
+    again = check(dem, sup, o, d, 11.0, "3sfca", w_fn=f, fused=True)
+    np.testing.assert_allclose(again, kept, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("seed, cutoff", [(43, 700.0), (47, 1_500.0), (53, 3_000.0)])
+def test_block_density_estimates_the_share_of_cells_that_are_pairs(seed, cutoff):
+    rng = np.random.default_rng(seed)
+    o, d = rng.uniform(0, 15_000, (3000, 2)), rng.uniform(0, 15_000, (1000, 2))
+    cm = lazy(o, d, cutoff)
+    estimate, cells = cm._block_density(), cm._plan.upper
+    assert abs(estimate - cm.nnz / cells) < 0.05     # points spread evenly
 
 
 @pytest.mark.parametrize("method", ["2sfca", "3sfca"])
@@ -219,3 +279,20 @@ def test_blocks_cover_every_pair_once_and_lazy_pairs_equal_brute_force(n, m, sid
     np.testing.assert_allclose(cm.cost, full[row, col], rtol=1e-12, atol=0)
     np.testing.assert_array_equal(costs.euclidean(o, d, cutoff).to_dense(),
                                   np.where(expect, full, np.inf))
+
+
+@pytest.mark.parametrize("bounds, cutoff", [
+    ([4.0, 8.0, 12.0], 12.0), ([5.0, 10.0], 13.0), ([2.0, 13.0, 30.0], 13.0), ([20.0], 13.0),
+])
+def test_block_bands_are_the_first_bound_at_or_above_each_cost(bounds, cutoff):
+    o, d, _, _ = grid_points(59, 300, 200, 40)
+    full = brute_distances(o, d)
+    # index of the first bound >= cost (len(bounds) past the last), len(bounds) + 1
+    # beyond the cutoff: what decay.step's table is indexed with, plus one 0
+    expect = np.where(full <= cutoff, np.searchsorted(bounds, full, side="left"),
+                      len(bounds) + 1)
+    seen = np.full(full.shape, len(bounds) + 1)
+    for rows, cand, _, band in lazy(o, d, cutoff)._blocks(cutoff, np.array(bounds)):
+        assert band.dtype == np.uint8
+        seen[np.ix_(rows, cand)] = band
+    np.testing.assert_array_equal(seen, expect)
