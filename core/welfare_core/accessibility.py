@@ -312,8 +312,7 @@ def _decay_values(costs: np.ndarray, decay=None) -> np.ndarray:
 
 def _selection_weighted(w):
     """The 3SFCA matrix G_ij W_ij = W_ij² / Σ_l W_il (0 for rows whose sum is 0)."""
-    row_sum = w.sum(axis=1) if isinstance(w, np.ndarray) else w.row_sum()
-    inv = np.divide(1.0, row_sum, out=np.zeros_like(row_sum), where=row_sum > 0)
+    inv = _inverse(w.sum(axis=1) if isinstance(w, np.ndarray) else w.row_sum())
     if isinstance(w, np.ndarray):
         return w * w * inv[:, None]
     # W² over the pairs, times 1 / Σ_l W_il per row (applied to whole rows, not pairs)
@@ -378,8 +377,7 @@ def _fused_two_steps(cm: CostMatrix, d: np.ndarray, s: np.ndarray, max_cost: flo
     for rows, cand, _, cells in cm._blocks(max_cost, bounds):
         w, buf = _block_weights(cells, table, buf)
         if select:
-            total = w.sum(axis=1)
-            inv = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+            inv = _inverse(w.sum(axis=1))
             if table is not None:
                 np.multiply(w, w, out=w)  # W²; W² = W for 0/1 weights
         den[cand] += w.T @ (d[rows] if inv is None else d[rows] * inv[:, None])
@@ -394,12 +392,16 @@ def _fused_two_steps(cm: CostMatrix, d: np.ndarray, s: np.ndarray, max_cost: flo
     for rows, cand, cells, inv in kept:
         if select and inv is None:
             w, buf = _block_weights(cells, table, buf)
-            total = w.sum(axis=1)
-            inv = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
+            inv = _inverse(w.sum(axis=1))
         w, buf = _block_weights(cells, squared, buf)
         a = w @ ratio[cand]
         access[rows] = a if inv is None else a * inv[:, None]
     return access
+
+
+def _inverse(total: np.ndarray) -> np.ndarray:
+    """1 / total, in place, and 0 where total is 0 (kept: ``where`` leaves those)."""
+    return np.divide(1.0, total, out=total, where=total > 0)
 
 
 def _block_weights(cells, table, buf):
