@@ -504,17 +504,17 @@ def _tile_blocks(plan: _TilePlan, limit=None, bounds=None):
             b = min(e, a + step)
             shape, size = (b - a, nb), (b - a) * nb
             d2 = cdist(o_sorted[a:b], cand, "sqeuclidean", out=d2_buf[:size].reshape(shape))
-            inside = np.less_equal(d2, limit, out=in_buf[:size].reshape(shape))
-            if not inside.any():
-                continue
             if bounds is None:
-                yield o_order[a:b], cand_idx, d2, inside
+                inside = np.less_equal(d2, limit, out=in_buf[:size].reshape(shape))
+                if inside.any():
+                    yield o_order[a:b], cand_idx, d2, inside
                 continue
-            band = band_buf[:size].reshape(shape)
-            above = np.logical_not(inside, out=inside).view(np.uint8)
-            np.multiply(above, beyond, out=band)
+            above = np.greater(d2, limit, out=in_buf[:size].reshape(shape))
+            if above.all():
+                continue
+            band = np.multiply(above.view(np.uint8), beyond, out=band_buf[:size].reshape(shape))
             for square in squares:  # a few comparisons counted in uint8 (as decay.step)
-                band += np.greater(d2, square, out=above.view(bool)).view(np.uint8)
+                band += np.greater(d2, square, out=above).view(np.uint8)
             yield o_order[a:b], cand_idx, d2, band
 
 
