@@ -9,7 +9,7 @@ import pytest
 
 from fixtures import tiny_city as tc
 from welfare_core import accessibility as acc
-from sql.wi_sql import assert_same
+from sql.wi_sql import assert_same, fresh_database, import_all
 from welfare_core import costs
 from welfare_core.zone_access import ACCESS_COLUMNS, zone_accessibility
 
@@ -370,6 +370,26 @@ def test_model_function_hand_values(loaded):
     with psycopg.connect(f"dbname={loaded}") as c:
         with pytest.raises(psycopg.Error, match="no zones of level 'section'"):
             c.execute("SELECT * FROM welfare.accessibility('rsa', 2023)")
+
+
+# every character the array literals the rows leave PL/Python in must escape or keep
+TRICKY_IDS = {"015146-N1": 'n"1', "015146-N2": "n\\2", "015146-N3": "n,{3}",
+              "015146-N4": " NULL ", "015146-D1": "d\\\"1 ü"}
+
+
+def test_model_function_returns_any_zone_id_unchanged():
+    tables = tc.tables()
+    for frame in tables.values():
+        for col in ("zone_id", "parent_id"):
+            if col in frame:
+                frame[col] = frame[col].replace(TRICKY_IDS)
+    core = zone_accessibility(tables, "rsa", 2023, "neighbourhood", max_cost=2600.0)
+    with fresh_database() as db, psycopg.connect(f"dbname={db}") as c:
+        assert import_all(c, tables) == []
+        got = model_frame(c, "rsa", 2023, "neighbourhood", max_cost=2600.0)
+    assert set(got["zone_id"]) == {'n"1', "n\\2", "n,{3}", " NULL "}
+    assert set(got["parent_id"]) == {"d\\\"1 ü", "015146-D2"}
+    assert_same_access(got, core)
 
 
 @pytest.mark.parametrize("sql,params,sqlstate,match", [
