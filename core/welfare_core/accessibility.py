@@ -387,7 +387,8 @@ def _fused_two_steps(cm: CostMatrix, d: np.ndarray, s: np.ndarray, max_cost: flo
     ratio = np.divide(s, den, out=np.zeros(den.shape), where=den > 0)
     access = np.zeros((n, k))
     if size > _KEEP_BYTES:  # the blocks again; 3SFCA's row factors again too
-        kept = ((rows, cand, cells, None) for rows, cand, _, cells in cm._blocks(max_cost, bounds))
+        kept = ((rows, cand, cells, None)
+                for rows, cand, _, cells in cm._blocks(max_cost, bounds))
     squared = table * table if select and table is not None else table
     for rows, cand, cells, inv in kept:
         if select and inv is None:

@@ -387,7 +387,8 @@ class _TilePlan:
     start / stop: each tile's origin range in o_sorted; lo / hi: per tile, one
     [lo, hi) slice of d_sorted per nearby column (its candidates); limit: the
     exact test ``d² <= limit`` <=> ``sqrt(d²) <= max_cost``; side: the tiles' side;
-    upper: the number of cells of the blocks (a bound on the number of pairs); fused: an FCA already ran on the blocks (see ``CostMatrix._blocks``).
+    upper: the number of cells of the blocks (a bound on the number of pairs); fused:
+    an FCA already ran on the blocks (see ``CostMatrix._blocks``).
     """
 
     __slots__ = ("o_sorted", "o_order", "d_sorted", "d_order", "start", "stop", "lo", "hi",
