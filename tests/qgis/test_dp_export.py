@@ -203,6 +203,8 @@ def test_bad_counts_name_the_field_and_the_feature(welfare_plugin, tmp_path, wha
     (dict(DESCRIPTION=""), "DESCRIPTION"),  # refused by Processing itself: required
     (dict(EPSILON=0), "epsilon = 0.0 must be a number in"),
     (dict(EPSILON=101), "EPSILON"),  # over the parameter's maximum (MAX_DP_EPSILON)
+    (dict(EPSILON=60, COUNT_FIELDS=["residents", "families"]),  # 60 × 2 = 120 > 100
+     r"EPSILON 60 × 2 count fields = 120, more than one release may spend \(100\)"),
     (dict(BUDGET=0), "budget"),
     (dict(LEDGER="/no/such/folder/l.csv"), "cannot open the release ledger"),
 ])

@@ -142,7 +142,7 @@ class DpExport(WelfareAlgorithm):
     def compute(self, parameters, context, feedback, progress):
         from welfare_core.dp_ledger import record_release
         from welfare_core.errors import InputError
-        from welfare_core.privacy import check_epsilon, dp_counts
+        from welfare_core.privacy import MAX_DP_EPSILON, check_epsilon, dp_counts
 
         self._kept_numbers, self._release = [], None
         source = self.parameterAsSource(parameters, "INPUT", context)
@@ -154,6 +154,12 @@ class DpExport(WelfareAlgorithm):
                              hint="choose the fields holding counts of persons or households "
                                   "in COUNT_FIELDS")
         eps = check_epsilon(self.parameterAsDouble(parameters, "EPSILON", context))
+        if eps * len(counts) > MAX_DP_EPSILON:  # what the release would spend, in one record
+            raise InputError(f"EPSILON {eps:g} × {len(counts)} count fields = "
+                             f"{eps * len(counts):g}, more than one release may spend "
+                             f"({MAX_DP_EPSILON:g})",
+                             hint="choose fewer COUNT_FIELDS or a smaller EPSILON (each count "
+                                  "field spends EPSILON)")
         budget = self.parameterAsDouble(parameters, "BUDGET", context)
         description = self.parameterAsString(parameters, "DESCRIPTION", context)
         ledger = self.ledger_path(parameters, context)
