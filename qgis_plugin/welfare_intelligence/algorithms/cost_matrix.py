@@ -3,8 +3,8 @@
 A thin door over ``welfare_core.costs``: read the two layers in one projected
 metric CRS, take one point per feature (``welfare_core.zone_access.zone_points``:
 the centroid, or a point on the surface when the centroid falls outside a
-polygon, as ``welfare:accessibility`` does), call ``costs.euclidean`` (KD-tree
-range query, cutoff inclusive) and, with a travel mode, ``costs.travel_time``;
+polygon, as ``welfare:accessibility`` does), call ``costs.euclidean`` (tiled
+range join, cutoff inclusive) and, with a travel mode, ``costs.travel_time``;
 write one row per reachable pair.  With a NETWORK line layer the costs are
 shortest paths along it instead (``costs.network_from_lines`` + ``costs.network``:
 each point snapped to its nearest node, the snapping distance added).
