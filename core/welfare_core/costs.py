@@ -173,7 +173,8 @@ class CostMatrix:
         candidates) within the cutoff of one origin, for points spread evenly over
         tiles smaller than their extent; about 0.4 with tiles as wide as the cutoff."""
         plan = self.__dict__["_plan"]
-        r = min(plan.max_cost, plan.max_cost if max_cost is None else max_cost) / plan.side
+        cutoff = plan.max_cost if max_cost is None else min(plan.max_cost, max_cost)
+        r = cutoff / plan.side
         return math.pi * r * r / (1 + 4 * r + math.pi * r * r)
 
     def _blocks(self, max_cost: float | None = None, bounds=None):
