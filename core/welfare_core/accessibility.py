@@ -373,13 +373,9 @@ def _fused_two_steps(cm: CostMatrix, d: np.ndarray, s: np.ndarray, max_cost: flo
     k = d.shape[1]
     den = np.zeros((m, k))
     buf = np.empty(0)
-    kept, size, inv = [], 0, None
+    kept, size = [], 0
     for rows, cand, _, cells in cm._blocks(max_cost, bounds):
-        w, buf = _block_weights(cells, table, buf)
-        if select:
-            inv = _inverse(w.sum(axis=1))
-            if table is not None:
-                np.multiply(w, w, out=w)  # W²; W² = W for 0/1 weights
+        w, inv, buf = _block_matrix(cells, table, select, buf)
         den[cand] += w.T @ (d[rows] if inv is None else d[rows] * inv[:, None])
         size += cells.nbytes
         if size <= _KEEP_BYTES:
@@ -391,13 +387,25 @@ def _fused_two_steps(cm: CostMatrix, d: np.ndarray, s: np.ndarray, max_cost: flo
                 for rows, cand, _, cells in cm._blocks(max_cost, bounds))
     squared = table * table if select and table is not None else table
     for rows, cand, cells, inv in kept:
-        if select and inv is None:
-            w, buf = _block_weights(cells, table, buf)
-            inv = _inverse(w.sum(axis=1))
-        w, buf = _block_weights(cells, squared, buf)
+        if select and inv is None:  # a block made again: its row factors too
+            w, inv, buf = _block_matrix(cells, table, select, buf)
+        else:
+            w, buf = _block_weights(cells, squared, buf)
         a = w @ ratio[cand]
         access[rows] = a if inv is None else a * inv[:, None]
     return access
+
+
+def _block_matrix(cells, table, select, buf):
+    """(M, inv, buf) of a block: M = W and inv None; with ``select``, M = W² and
+    inv = 1 / Σ_l W_il per row (see :func:`_block_weights`)."""
+    w, buf = _block_weights(cells, table, buf)
+    if not select:
+        return w, None, buf
+    inv = _inverse(w.sum(axis=1))
+    if table is not None:
+        np.multiply(w, w, out=w)  # W²; W² = W for 0/1 weights
+    return w, inv, buf
 
 
 def _inverse(total: np.ndarray) -> np.ndarray:
